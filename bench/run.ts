@@ -1,0 +1,13 @@
+// `npm run bench`: prints figures for each area. Never run by `npm test`.
+import { cpus } from 'node:os';
+import { protocolBenchmarks } from './protocol.bench';
+
+async function main(): Promise<void> {
+  process.stdout.write(`Node ${process.version} on ${cpus().length}× ${cpus()[0]?.model ?? 'unknown CPU'}\n`);
+  await protocolBenchmarks();
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exitCode = 1;
+});

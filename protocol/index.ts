@@ -1,0 +1,86 @@
+// The public API of protocol/: everything two parts of the system must agree on.
+// Other folders import from here, never from the files behind it.
+
+export { concat, equalBytes, fromHex, toHex } from './bytes';
+export * from './errors';
+export {
+  AEAD_AES_128_GCM,
+  AEAD_AES_256_GCM,
+  AEAD_CHACHA20_POLY1305,
+  KDF_HKDF_SHA256,
+  KEM_P256_HKDF_SHA256,
+  KEM_X25519_HKDF_SHA256,
+  deriveKeyPair,
+  generateKeyPair,
+  isSupportedSuite,
+  publicKeyFromPrivate,
+  setupRecipient,
+  setupSender,
+  type DhFunction,
+  type HpkeRecipient,
+  type HpkeSender,
+  type HpkeSuite,
+  type RecipientKey,
+} from './hpke';
+export {
+  MEDIA_TYPE_OHTTP_KEYS,
+  MEDIA_TYPE_OHTTP_REQUEST,
+  MEDIA_TYPE_OHTTP_RESPONSE,
+  decapsulateRequest,
+  decodeKeyConfig,
+  decodeKeyConfigList,
+  encapsulateRequest,
+  encapsulatedRequestLength,
+  encapsulatedResponseLength,
+  encodeKeyConfig,
+  encodeKeyConfigList,
+  type ClientContext,
+  type GatewayKey,
+  type KeyConfig,
+  type ServerContext,
+  type SymmetricAlgorithm,
+} from './ohttp';
+export {
+  MEDIA_TYPE_BHTTP,
+  decodeBhttpRequest,
+  decodeBhttpResponse,
+  encodeBhttpRequest,
+  encodeBhttpResponse,
+  type BhttpRequest,
+  type BhttpResponse,
+  type Field,
+  type InformationalResponse,
+} from './bhttp';
+export { MAX_PADDED_LENGTH, PADDING_BUCKETS, bucketFor, isBucketLength, padToBucket } from './padding';
+export {
+  EMPTY_ROOT,
+  HASH_SIZE,
+  MerkleTree,
+  consistencyProof,
+  inclusionProof,
+  leafHash,
+  merkleRoot,
+  nodeHash,
+  verifyConsistency,
+  verifyInclusion,
+} from './merkle';
+export {
+  generateNoteKey,
+  parseNote,
+  parseSignerKey,
+  parseVerifierKey,
+  signNote,
+  verifyNote,
+  type Note,
+  type NoteSignature,
+  type NoteSigner,
+  type NoteVerifier,
+} from './note';
+export {
+  formatCheckpoint,
+  parseCheckpoint,
+  signCheckpoint,
+  verifyCheckpoint,
+  type Checkpoint,
+  type VerifiedCheckpoint,
+} from './checkpoint';
