@@ -177,6 +177,11 @@ describe('bad input fails with the right code', () => {
     await expectCode(() => encodeBhttpResponse({ ...response, informational: [{ status: 200, headers: [] }] }), BhttpError, 'INVALID_STATUS');
   });
 
+  test('an integer too large to be a length is MALFORMED', async () => {
+    // An 8-byte varint of 2^62 - 1 where the method length belongs.
+    await expectCode(() => decodeBhttpRequest(Uint8Array.of(0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)), BhttpError, 'MALFORMED');
+  });
+
   test('a length that runs past the end is TRUNCATED; input over the cap is BODY_TOO_LARGE', async () => {
     // Content length claims 2^30 bytes.
     const huge = concat(encodeBhttpRequest({ ...request, content: new Uint8Array(0) }).subarray(0, -2), Uint8Array.of(0xc0, 0, 0, 0, 0x40, 0, 0, 0));

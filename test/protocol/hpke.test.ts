@@ -270,3 +270,24 @@ describe('HKDF-SHA256 on node:crypto HMAC', () => {
     await expect(kdf.expand(prk, new Uint8Array(0), 255 * 32 + 1)).rejects.toThrow(RangeError);
   });
 });
+
+describe('sequence exhaustion', () => {
+  test('the library’s message-limit error surfaces as MESSAGE_LIMIT', async () => {
+    // 2^96 seals cannot be run: make the library's context report the limit instead.
+    const spy = jest.spyOn(HPKE.CipherSuite.prototype, 'SetupSender').mockImplementation(async () => ({
+      encapsulatedSecret: new Uint8Array(32),
+      ctx: {
+        Seal: async () => {
+          throw new HPKE.MessageLimitReachedError('limit');
+        },
+      } as unknown as HPKE.SenderContext,
+    }));
+    try {
+      const suite = { kemId: KEM_X25519_HKDF_SHA256, kdfId: KDF_HKDF_SHA256, aeadId: AEAD_AES_128_GCM };
+      const sender = await setupSender(suite, generateKeyPair(KEM_X25519_HKDF_SHA256).publicKey, new Uint8Array(0));
+      await expectCode(() => sender.seal(utf8('x')), HpkeError, 'MESSAGE_LIMIT');
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});

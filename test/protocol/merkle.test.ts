@@ -50,12 +50,18 @@ const hexes = (hs: Uint8Array[]) => hs.map(toHex);
 
 // A hash is checked whole, so flipping a few spread positions of each proof element
 // (bit varying with the position) is as telling as all 256 and keeps the suite fast.
+// For trees of up to EXHAUSTIVE leaves every one of the 256 bits of every element is flipped.
 const FLIP_BYTES = [0, 9, 18, 31];
-function* flippedProofs(proof: Uint8Array[]): Generator<Uint8Array[]> {
+const EXHAUSTIVE = 8;
+function* flippedProofs(proof: Uint8Array[], treeSize: number): Generator<Uint8Array[]> {
   for (let i = 0; i < proof.length; i++) {
-    for (const byte of FLIP_BYTES) {
+    const positions =
+      treeSize <= EXHAUSTIVE
+        ? Array.from({ length: 256 }, (_, b) => [b >> 3, b & 7] as const)
+        : FLIP_BYTES.map((byte) => [byte, (byte + i) % 8] as const);
+    for (const [byte, bit] of positions) {
       const copy = proof.slice();
-      copy[i] = flipped(proof[i]!, byte, (byte + i) % 8);
+      copy[i] = flipped(proof[i]!, byte, bit);
       yield copy;
     }
   }
@@ -112,7 +118,7 @@ describe('roots and proofs agree with the independent computation', () => {
         if (hexes(proof).join() !== hexes(refPath(m, d)).join()) problems.push(`${at}: differs from the reference path`);
         const leaf = leafHash(d[m]!);
         verifyInclusion(leaf, m, n, proof, root);
-        for (const bad of flippedProofs(proof)) expectRefused(problems, `${at} flipped proof`, () => verifyInclusion(leaf, m, n, bad, root));
+        for (const bad of flippedProofs(proof, n)) expectRefused(problems, `${at} flipped proof`, () => verifyInclusion(leaf, m, n, bad, root));
         for (const byte of FLIP_BYTES) {
           expectRefused(problems, `${at} flipped leaf`, () => verifyInclusion(flipped(leaf, byte, byte % 8), m, n, proof, root));
           expectRefused(problems, `${at} flipped root`, () => verifyInclusion(leaf, m, n, proof, flipped(root, byte, byte % 8)));
@@ -140,7 +146,7 @@ describe('roots and proofs agree with the independent computation', () => {
         const proof = TREE.consistencyProof(m, n);
         if (hexes(proof).join() !== (m === n ? '' : hexes(refProof(m, d)).join())) problems.push(`${at}: differs from the reference`);
         verifyConsistency(m, n, proof, oldRoot, newRoot);
-        for (const bad of flippedProofs(proof)) expectRefused(problems, `${at} flipped proof`, () => verifyConsistency(m, n, bad, oldRoot, newRoot));
+        for (const bad of flippedProofs(proof, n)) expectRefused(problems, `${at} flipped proof`, () => verifyConsistency(m, n, bad, oldRoot, newRoot));
         for (const byte of FLIP_BYTES) {
           expectRefused(problems, `${at} flipped old root`, () => verifyConsistency(m, n, proof, flipped(oldRoot, byte), newRoot));
           expectRefused(problems, `${at} flipped new root`, () => verifyConsistency(m, n, proof, oldRoot, flipped(newRoot, byte)));

@@ -149,6 +149,21 @@ describe('our own log keys and checkpoints', () => {
     await expectCode(() => parseSignerKey(log.verifierKey), NoteError, 'KEY_INVALID');
   });
 
+  test('every truncation of a signed checkpoint is refused with a NoteError', () => {
+    const note = SUMDB.checkpoints[0].signed_note as string;
+    const verifier = parseVerifierKey(SUMDB.verifier_key);
+    const accepted: number[] = [];
+    for (let cut = 0; cut < note.length; cut++) {
+      try {
+        verifyCheckpoint(note.slice(0, cut), { origin: SUMDB.origin, verifiers: [verifier] });
+        accepted.push(cut);
+      } catch (err) {
+        expect(err).toBeInstanceOf(NoteError);
+      }
+    }
+    expect(accepted).toEqual([]);
+  });
+
   test('random input makes the parsers throw only NoteError', () => {
     const textArb = fc.oneof(
       fc.string({ maxLength: 200 }),
