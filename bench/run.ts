@@ -1,10 +1,12 @@
 // `npm run bench`: prints figures for each area. Never run by `npm test`.
 import { cpus } from 'node:os';
+import { attestationBenchmarks } from './attestation.bench';
 import { protocolBenchmarks } from './protocol.bench';
 
 async function main(): Promise<void> {
   process.stdout.write(`Node ${process.version} on ${cpus().length}× ${cpus()[0]?.model ?? 'unknown CPU'}\n`);
   await protocolBenchmarks();
+  await attestationBenchmarks();
 }
 
 main().catch((err) => {

@@ -79,3 +79,19 @@ export type NoteErrorCode = (typeof NOTE_ERROR_CODES)[number];
 export class NoteError extends ProtocolError<NoteErrorCode> {
   readonly area = 'note';
 }
+
+export const ATTESTATION_ERROR_CODES = [
+  'POLICY_REQUIRED',
+  'MALFORMED',
+  'CHAIN_UNTRUSTED',
+  'CERT_EXPIRED',
+  'SIGNATURE_INVALID',
+  'DEBUG_ENCLAVE',
+  'PCR_NOT_RELEASED',
+  'STALE',
+  'NONCE_MISMATCH',
+] as const;
+export type AttestationErrorCode = (typeof ATTESTATION_ERROR_CODES)[number];
+export class AttestationError extends ProtocolError<AttestationErrorCode> {
+  readonly area = 'attestation';
+}

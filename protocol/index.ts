@@ -2,6 +2,7 @@
 // Other folders import from here, never from the files behind it.
 
 export { concat, equalBytes, fromHex, toHex } from './bytes';
+export { cborDecode, cborEncode, cborEncodeIndefiniteMap } from './cbor';
 export * from './errors';
 export {
   AEAD_AES_128_GCM,
@@ -84,3 +85,16 @@ export {
   type Checkpoint,
   type VerifiedCheckpoint,
 } from './checkpoint';
+export { AWS_NITRO_ROOT_G1_PEM, AWS_NITRO_ROOT_G1_SHA256 } from './attestation/aws-root';
+export { clearChainCache } from './attestation/chain';
+export { COSE_SIGN1_TAG, ES384_PROTECTED_HEADER, encodeCoseSign1, sigStructure } from './attestation/cose';
+export { PAYLOAD_KEYS, type AttestationPayload } from './attestation/document';
+export {
+  CLOCK_SKEW_MS,
+  DEFAULT_MAX_AGE_MS,
+  pcrExtend,
+  verifyAttestation,
+  type Release,
+  type VerifiedAttestation,
+  type VerifyAttestationOptions,
+} from './attestation/verify';
