@@ -3,16 +3,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { clearChainCache, verifyAttestation } from '../protocol';
+import { clearChainCache, measure as measureBundle, verifyAttestation } from '../protocol';
 import { NsmClient } from '../enclave-app/nsm/client';
 import { NsmEmulator } from '../local/nsm-emulator/emulator';
-import { measureBundle } from '../local/nsm-emulator/measure';
 import { measure, printTable } from './harness';
 
 export async function attestationBenchmarks(): Promise<void> {
   const doc = readFileSync(join(__dirname, '..', 'test', 'fixtures', 'nitro', 'evervault-beta-valid-attestation-doc.bin'));
   const options = { releases: 'any' as const, now: new Date(1665651482136) };
-  const measurement = measureBundle({ kernel: new Uint8Array([1]), application: new Uint8Array([2]) });
+  const measurement = measureBundle({ platform: 'emulated-nitro/node-20', files: new Map([['enclave/main.js', new Uint8Array([2])]]) });
   const emulator = await NsmEmulator.create({
     measurement,
     parentRoleArn: 'arn:aws:iam::123456789012:role/worker',

@@ -80,6 +80,22 @@ export class NoteError extends ProtocolError<NoteErrorCode> {
   readonly area = 'note';
 }
 
+export const FORMAT_ERROR_CODES = [
+  'TRUNCATED',
+  'MALFORMED',
+  'NOT_DETERMINISTIC',
+  'UNKNOWN_FIELD',
+  'DUPLICATE_FIELD',
+  'MISSING_FIELD',
+  'INVALID_FIELD',
+  'UNSUPPORTED_VERSION',
+] as const;
+export type FormatErrorCode = (typeof FORMAT_ERROR_CODES)[number];
+/** A shared format (user_data, key bundle, log entry, release manifest) that does not decode. */
+export class FormatError extends ProtocolError<FormatErrorCode> {
+  readonly area = 'format';
+}
+
 export const ATTESTATION_ERROR_CODES = [
   'POLICY_REQUIRED',
   'MALFORMED',
@@ -90,8 +106,31 @@ export const ATTESTATION_ERROR_CODES = [
   'PCR_NOT_RELEASED',
   'STALE',
   'NONCE_MISMATCH',
+  'KEY_NOT_BOUND',
 ] as const;
 export type AttestationErrorCode = (typeof ATTESTATION_ERROR_CODES)[number];
 export class AttestationError extends ProtocolError<AttestationErrorCode> {
   readonly area = 'attestation';
+}
+
+export const KEY_POLICY_ERROR_CODES = [
+  'POLICY_MALFORMED',
+  'DUPLICATE_KEY',
+  'FORBIDDEN_ELEMENT',
+  'FORBIDDEN_CONDITION',
+  'FORBIDDEN_PRINCIPAL',
+  'FORBIDDEN_ACTION',
+  'POLICY_MISMATCH',
+  'WRONG_KEY_SPEC',
+  'WRONG_KEY_USAGE',
+  'WRONG_ORIGIN',
+  'CUSTOM_KEY_STORE',
+  'MULTI_REGION',
+  'KEY_NOT_ENABLED',
+  'GRANTS_PRESENT',
+] as const;
+export type KeyPolicyErrorCode = (typeof KEY_POLICY_ERROR_CODES)[number];
+/** A KMS key whose policy, metadata or grants are not exactly what a release requires. */
+export class KeyPolicyError extends ProtocolError<KeyPolicyErrorCode> {
+  readonly area = 'key-policy';
 }

@@ -98,3 +98,77 @@ export {
   type VerifiedAttestation,
   type VerifyAttestationOptions,
 } from './attestation/verify';
+export { decodeDeterministic, encodeDeterministic, type DInput, type DValue } from './dcbor';
+export { parseStrictJson, jsonEqual, StrictJsonError, type JsonValue } from './strict-json';
+export { measure, pcr3ForRoleArn, pcr4ForInstanceId, type EnclaveBundle, type Measurement } from './formats/measure';
+export {
+  SESSION_KEY_SUITES,
+  assertSessionKeyConfig,
+  p256RawFromSpki,
+  p256SpkiFromRaw,
+  sessionKeyConfig,
+  sessionKeyConfigBytes,
+  sessionKeyId,
+} from './formats/session-key';
+export {
+  DEFAULT_MAX_POLICY_AGE_MS,
+  checkUserData,
+  decodeUserData,
+  encodeUserData,
+  userDataFor,
+  type ExpectedBinding,
+  type UserData,
+} from './formats/user-data';
+export {
+  KEY_BUNDLE_VERSION,
+  MAX_BUNDLE_KEYS,
+  MEDIA_TYPE_KEY_BUNDLE,
+  bundleKeyConfigList,
+  decodeKeyBundle,
+  encodeKeyBundle,
+  type KeyBundle,
+  type KeyBundleEntry,
+} from './formats/key-bundle';
+export {
+  LOG_ENTRY_TYPES,
+  decodeLogEntry,
+  describeLogEntry,
+  encodeLogEntry,
+  logEntryLeafHash,
+  tokenKeyIdOf,
+  type IssuerKeyEntry,
+  type LogEntry,
+  type ReleaseEntry,
+  type RevocationEntry,
+  type RevocationTarget,
+  type SessionKeyEntry,
+} from './formats/log-entries';
+export {
+  RELEASE_MANIFEST_VERSION,
+  decodeReleaseManifest,
+  encodeReleaseManifest,
+  releaseEntryFromManifest,
+  type ReleaseManifest,
+} from './formats/release-manifest';
+export {
+  DEPLOYER_ACTIONS,
+  FROZEN_ACTIONS,
+  IMAGE_SHA384_KEY,
+  MODEL_KEY_READ_ACTIONS,
+  ROLE_NAMES,
+  SESSION_KEY_READ_ACTIONS,
+  attestedKeyPolicy,
+  checkGrants,
+  checkKeyMetadata,
+  checkKeyPolicy,
+  checkModelKeyPolicy,
+  keyPolicyJson,
+  modelKeyPolicy,
+  partitionOf,
+  roleArn,
+  type KeyMetadataLike,
+  type KeyPolicy,
+  type ModelKeyPolicyParams,
+  type PolicyStatement,
+  type SessionKeyPolicyParams,
+} from './key-policy';

@@ -12,28 +12,25 @@ import {
   encodeCoseSign1,
   fromHex,
   ES384_PROTECTED_HEADER,
+  pcr3ForRoleArn,
+  pcr4ForInstanceId,
   sigStructure,
+  type Measurement,
 } from '../../protocol';
 import { decodeNsmRequest, encodeNsmResponse, type NsmErrorCode, type NsmResponse } from '../../enclave-app/nsm/codec';
 import type { NsmTransport } from '../../enclave-app/nsm/client';
 import { NsmError } from '../../enclave-app/nsm/errors';
 import { createIntermediates, createLeaf, derOf, loadOrCreateRoot, nodeKey, pemOf, type CertifiedKey } from './ca';
-import { PCR_LENGTH, pcr3ForRole, pcr4ForInstance } from './measure';
 
 export const PCR_COUNT = 16;
+const PCR_LENGTH = 48;
 /** The NSM's limits on caller-supplied fields. */
 export const MAX_ATTESTATION_FIELD = 1024;
 const DEFAULT_STATE_DIR = join(__dirname, '..', '..', '.local', 'nsm-emulator');
 
-export interface Measurement {
-  readonly pcr0: string;
-  readonly pcr1: string;
-  readonly pcr2: string;
-}
-
 export interface NsmEmulatorOptions {
-  /** The enclave image's measurement (from measureBundle). */
-  readonly measurement: Measurement;
+  /** The enclave image's measurement (protocol's `measure` of its bundle). */
+  readonly measurement: Pick<Measurement, 'pcr0' | 'pcr1' | 'pcr2'>;
   readonly parentRoleArn: string;
   readonly instanceId: string;
   readonly region?: string;
@@ -67,8 +64,8 @@ export class NsmEmulator implements NsmTransport {
       pcrs.set(1, fromHex(options.measurement.pcr1));
       pcrs.set(2, fromHex(options.measurement.pcr2));
     }
-    pcrs.set(3, fromHex(pcr3ForRole(options.parentRoleArn)));
-    pcrs.set(4, fromHex(pcr4ForInstance(options.instanceId)));
+    pcrs.set(3, fromHex(pcr3ForRoleArn(options.parentRoleArn)));
+    pcrs.set(4, fromHex(pcr4ForInstanceId(options.instanceId)));
     for (const [index, value] of pcrs) if (value.length !== PCR_LENGTH) throw new Error(`PCR${index} must be 48 bytes`);
     this.pcrs = pcrs;
   }

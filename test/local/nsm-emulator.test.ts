@@ -1,17 +1,16 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AttestationError, cborDecode, toHex, verifyAttestation } from '../../protocol';
+import { AttestationError, cborDecode, measure, pcr3ForRoleArn, pcr4ForInstanceId, toHex, verifyAttestation } from '../../protocol';
 import { NsmClient } from '../../enclave-app/nsm/client';
 import { decodeNsmResponse, encodeNsmRequest } from '../../enclave-app/nsm/codec';
 import { NsmError } from '../../enclave-app/nsm/errors';
 import { NsmEmulator, type NsmEmulatorOptions } from '../../local/nsm-emulator/emulator';
-import { measureBundle, pcr3ForRole, pcr4ForInstance } from '../../local/nsm-emulator/measure';
 import { createRoot } from '../../local/nsm-emulator/ca';
 import { expectCode } from '../helpers/fixtures';
 
-const bundle = { kernel: new TextEncoder().encode('kernel v1'), application: new TextEncoder().encode('enclave app v1') };
-const measurement = measureBundle(bundle);
+const bundle = { platform: 'emulated-nitro/node-20', files: new Map([['enclave/main.js', new TextEncoder().encode('enclave app v1')]]) };
+const measurement = measure(bundle);
 const ROLE = 'arn:aws:iam::123456789012:role/pp-enclave-worker';
 const INSTANCE = 'i-0123456789abcdef0';
 const stateDir = mkdtempSync(join(tmpdir(), 'nsm-emulator-'));
@@ -42,8 +41,8 @@ describe('documents of the real format', () => {
     expect(Object.keys(r.pcrs)).toHaveLength(16);
     expect(Object.values(r.pcrs).every((v) => v.length === 96)).toBe(true);
     expect(r.pcrs[0]).toBe(measurement.pcr0);
-    expect(r.pcrs[3]).toBe(pcr3ForRole(ROLE));
-    expect(r.pcrs[4]).toBe(pcr4ForInstance(INSTANCE));
+    expect(r.pcrs[3]).toBe(pcr3ForRoleArn(ROLE));
+    expect(r.pcrs[4]).toBe(pcr4ForInstanceId(INSTANCE));
     expect(r.pcrs[8]).toBe('0'.repeat(96));
     expect(toHex(r.userData!)).toBe('01');
     expect(toHex(r.publicKey!)).toBe('0203');
@@ -80,7 +79,7 @@ describe('what the verifier makes of emulated documents', () => {
   });
 
   test('another bundle has another measurement: PCR_NOT_RELEASED', async () => {
-    const changed = measureBundle({ ...bundle, application: new TextEncoder().encode('enclave app v1, patched') });
+    const changed = measure({ ...bundle, files: new Map([['enclave/main.js', new TextEncoder().encode('enclave app v1, patched')]]) });
     expect(changed.pcr0).not.toBe(measurement.pcr0);
     expect(changed.pcr1).toBe(measurement.pcr1);
     const { emulator, client } = await emulatorWith({ measurement: changed });
@@ -117,7 +116,7 @@ describe('the emulated NSM interface', () => {
   test('DescribePCR reads every locked PCR; an index past them is InvalidIndex', async () => {
     const { client } = await emulatorWith();
     for (let i = 0; i < 16; i++) expect((await client.describePcr(i)).lock).toBe(true);
-    expect(toHex((await client.describePcr(3)).data)).toBe(pcr3ForRole(ROLE));
+    expect(toHex((await client.describePcr(3)).data)).toBe(pcr3ForRoleArn(ROLE));
     await expectCode(() => client.describePcr(16), NsmError, 'InvalidIndex');
   });
 
