@@ -172,3 +172,13 @@ export {
   type PolicyStatement,
   type SessionKeyPolicyParams,
 } from './key-policy';
+export {
+  CmsError,
+  ID_AES256_CBC,
+  openCiphertextForRecipient,
+  parseCiphertextForRecipient,
+  recipientKeyId,
+  sealCiphertextForRecipient,
+  type CiphertextForRecipientParts,
+  type CmsErrorCode,
+} from './cms';
