@@ -1,12 +1,14 @@
 // `npm run bench`: prints figures for each area. Never run by `npm test`.
 import { cpus } from 'node:os';
 import { attestationBenchmarks } from './attestation.bench';
+import { kmsBenchmarks } from './kms.bench';
 import { protocolBenchmarks } from './protocol.bench';
 
 async function main(): Promise<void> {
   process.stdout.write(`Node ${process.version} on ${cpus().length}× ${cpus()[0]?.model ?? 'unknown CPU'}\n`);
   await protocolBenchmarks();
   await attestationBenchmarks();
+  await kmsBenchmarks();
 }
 
 main().catch((err) => {

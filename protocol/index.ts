@@ -92,7 +92,9 @@ export { PAYLOAD_KEYS, type AttestationPayload } from './attestation/document';
 export {
   CLOCK_SKEW_MS,
   DEFAULT_MAX_AGE_MS,
+  authenticateAttestation,
   pcrExtend,
+  type AuthenticatedAttestation,
   verifyAttestation,
   type Release,
   type VerifiedAttestation,

@@ -10,7 +10,7 @@ import { AttestationError } from '../errors';
 import { AWS_NITRO_ROOT_G1_PEM, AWS_NITRO_ROOT_G1_SHA256 } from './aws-root';
 import { trustAnchorFromPem, verifyChain, type TrustAnchor } from './chain';
 import { parseCoseSign1, verifyCoseSignature } from './cose';
-import { parseAttestationPayload } from './document';
+import { parseAttestationPayload, type AttestationPayload } from './document';
 
 /** PCR index to lower-case hex; a document matches when every listed PCR is equal. */
 export type Release = Readonly<Record<number, string>>;
@@ -89,17 +89,38 @@ function checkPolicy(options: VerifyAttestationOptions | undefined): void {
 
 const isZero = (bytes: Uint8Array | undefined) => bytes !== undefined && bytes.every((b) => b === 0);
 
-export async function verifyAttestation(document: Uint8Array, options: VerifyAttestationOptions): Promise<VerifiedAttestation> {
-  checkPolicy(options);
+export interface AuthenticateOptions {
+  readonly now?: Date;
+  readonly trustAnchorPem?: string;
+}
+
+export interface AuthenticatedAttestation {
+  readonly payload: AttestationPayload;
+  /** DER of the leaf certificate that signed the document. */
+  readonly certificate: Uint8Array;
+}
+
+/**
+ * Steps 2–5 only: the document is well formed, chains to the anchor at `now`, and is
+ * signed by its leaf. No policy: this is what KMS itself checks of a `Recipient`
+ * (the KMS emulator uses it); everyone else calls verifyAttestation.
+ */
+export function authenticateAttestation(document: Uint8Array, options: AuthenticateOptions = {}): AuthenticatedAttestation {
   const now = (options.now ?? new Date()).getTime();
   if (!Number.isFinite(now)) fail('POLICY_REQUIRED', 'invalid time');
   const anchor = anchorFor(options.trustAnchorPem);
   if (!(document instanceof Uint8Array) || document.length > MAX_DOCUMENT_LENGTH) fail('MALFORMED', 'document too large');
-
   const cose = parseCoseSign1(document);
   const payload = parseAttestationPayload(cose.payload);
   const chain = verifyChain(payload.cabundle, payload.certificate, anchor, now);
   if (!verifyCoseSignature(cose, chain.leafKey)) fail('SIGNATURE_INVALID');
+  return { payload, certificate: chain.leafDer };
+}
+
+export async function verifyAttestation(document: Uint8Array, options: VerifyAttestationOptions): Promise<VerifiedAttestation> {
+  checkPolicy(options);
+  const now = (options.now ?? new Date()).getTime();
+  const { payload, certificate } = authenticateAttestation(document, options);
 
   // Debug mode zeroes PCR0, PCR1 and PCR2 (PCR8 is zero for every unsigned image: not a signal).
   if (isZero(payload.pcrs.get(0)) && isZero(payload.pcrs.get(1)) && isZero(payload.pcrs.get(2))) fail('DEBUG_ENCLAVE');
@@ -126,7 +147,7 @@ export async function verifyAttestation(document: Uint8Array, options: VerifyAtt
     publicKey: payload.publicKey,
     userData: payload.userData,
     nonce: payload.nonce,
-    certificate: chain.leafDer,
+    certificate,
   };
 }
 
