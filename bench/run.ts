@@ -3,12 +3,14 @@ import { cpus } from 'node:os';
 import { attestationBenchmarks } from './attestation.bench';
 import { kmsBenchmarks } from './kms.bench';
 import { protocolBenchmarks } from './protocol.bench';
+import { tlogBenchmarks } from './tlog.bench';
 
 async function main(): Promise<void> {
   process.stdout.write(`Node ${process.version} on ${cpus().length}× ${cpus()[0]?.model ?? 'unknown CPU'}\n`);
   await protocolBenchmarks();
   await attestationBenchmarks();
   await kmsBenchmarks();
+  await tlogBenchmarks();
 }
 
 main().catch((err) => {

@@ -66,7 +66,17 @@ export {
   verifyInclusion,
 } from './merkle';
 export {
+  cosignatureTimestamp,
+  decodeBase64Strict,
+  formatSignatureLine,
+  generateCosignerKey,
   generateNoteKey,
+  NOTE_KEY_TYPE_COSIGNATURE_V1,
+  NOTE_KEY_TYPE_ED25519,
+  parseCosignerKey,
+  parseCosignerSignerKey,
+  type Cosigner,
+  type VerifiedNote,
   parseNote,
   parseSignerKey,
   parseVerifierKey,
@@ -184,3 +194,30 @@ export {
   type CiphertextForRecipientParts,
   type CmsErrorCode,
 } from './cms';
+export {
+  CHECKPOINT_PATH,
+  MAX_ENTRY_LENGTH,
+  TILE_HEIGHT,
+  TILE_WIDTH,
+  TlogError,
+  checkpointHistoryPath,
+  decodeEntryBundle,
+  encodeEntryBundle,
+  entryBundlePath,
+  splitTile,
+  tileAt,
+  tileHashes,
+  tileIndexPath,
+  tilePath,
+  tilesForSize,
+  type TileRef,
+  type TlogErrorCode,
+} from './tlog/tiles';
+export {
+  CONTENT_TYPE_TLOG_SIZE,
+  MAX_PROOF_LINES,
+  decodeAddCheckpoint,
+  encodeAddCheckpoint,
+  type AddCheckpointRequest,
+} from './tlog/witness-protocol';
+export { checkTokenKey } from './formats/issuer-key';

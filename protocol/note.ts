@@ -8,6 +8,8 @@ import { NoteError } from './errors';
 
 /** Signature algorithm byte of an Ed25519 note key (signed-note §Signatures). */
 export const NOTE_KEY_TYPE_ED25519 = 0x01;
+/** Signature algorithm byte of an Ed25519 cosignature/v1 key (C2SP tlog-cosignature). */
+export const NOTE_KEY_TYPE_COSIGNATURE_V1 = 0x04;
 
 /** At most this many signature lines are read; more is `MALFORMED` (as Go's sumdb/note). */
 export const MAX_NOTE_SIGNATURES = 100;
@@ -85,11 +87,11 @@ function splitKey(key: string): [string, string, string] {
   return [key.slice(0, first), key.slice(first + 1, second), key.slice(second + 1)];
 }
 
-function checkedKeyParts(name: string, idHex: string, material: string) {
+function checkedKeyParts(name: string, idHex: string, material: string, type: number = NOTE_KEY_TYPE_ED25519) {
   if (!isValidKeyName(name)) fail('KEY_INVALID', 'invalid key name');
   if (!/^[0-9a-f]{8}$/.test(idHex)) fail('KEY_INVALID', 'invalid key id');
   const typeAndKey = decodeBase64Strict(material) ?? fail('KEY_INVALID', 'invalid key encoding');
-  if (typeAndKey[0] !== NOTE_KEY_TYPE_ED25519 || typeAndKey.length !== 33) fail('KEY_INVALID', 'not an Ed25519 note key');
+  if (typeAndKey[0] !== type || typeAndKey.length !== 33) fail('KEY_INVALID', 'not an Ed25519 key of this type');
   return { name, idHex, typeAndKey, raw: typeAndKey.subarray(1) };
 }
 
@@ -137,6 +139,96 @@ export function generateNoteKey(name: string): { signerKey: string; verifierKey:
   };
 }
 
+// ---------------------------------------------------------------------------
+// Cosignatures (C2SP tlog-cosignature, cosignature/v1, Ed25519): a witness signs
+// "cosignature/v1\ntime <t>\n" followed by the checkpoint text; the signature
+// bytes are the 8-byte big-endian timestamp, then the Ed25519 signature.
+
+const COSIGNATURE_HEADER = 'cosignature/v1\n';
+
+function cosignedMessage(text: string, timestamp: bigint): Uint8Array {
+  return utf8(`${COSIGNATURE_HEADER}time ${timestamp.toString()}\n${text}`);
+}
+
+/** The timestamp (Unix seconds) of a cosignature's signature bytes, or undefined if they are not 72 bytes. */
+export function cosignatureTimestamp(signature: Uint8Array): number | undefined {
+  if (signature.length !== 72) return undefined;
+  const t = Buffer.from(signature).readBigUInt64BE(0);
+  return t > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(t);
+}
+
+/** Parses a cosigner's verifier key `<name>+<hex id>+<base64(0x04 || Ed25519 public key)>`. */
+export function parseCosignerKey(vkey: string): NoteVerifier {
+  const { name, idHex, typeAndKey, raw } = checkedKeyParts(...splitKey(vkey), NOTE_KEY_TYPE_COSIGNATURE_V1);
+  const keyId = noteKeyId(name, typeAndKey);
+  if (toHex(keyId) !== idHex) fail('KEY_INVALID', 'key id does not match the key');
+  let publicKey: KeyObject;
+  try {
+    publicKey = ed25519Public(raw);
+  } catch {
+    fail('KEY_INVALID', 'invalid Ed25519 public key');
+  }
+  return {
+    name,
+    keyId,
+    verify: (message, signature) => {
+      const timestamp = cosignatureTimestamp(signature);
+      if (timestamp === undefined) return false;
+      const text = new TextDecoder().decode(message);
+      return verify(null, cosignedMessage(text, BigInt(timestamp)), publicKey, signature.subarray(8));
+    },
+  };
+}
+
+export interface Cosigner {
+  readonly name: string;
+  readonly keyId: Uint8Array;
+  /** The cosignature over a checkpoint's note text at `timestamp` (Unix seconds). */
+  cosign(text: string, timestamp: number): NoteSignature;
+}
+
+/** Parses a cosigner's signer key `PRIVATE+KEY+<name>+<hex id>+<base64(0x04 || seed)>`. */
+export function parseCosignerSignerKey(skey: string): Cosigner {
+  const prefix = 'PRIVATE+KEY+';
+  if (!skey.startsWith(prefix)) fail('KEY_INVALID', 'not a signer key');
+  const { name, idHex, raw } = checkedKeyParts(...splitKey(skey.slice(prefix.length)), NOTE_KEY_TYPE_COSIGNATURE_V1);
+  const privateKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, raw]), format: 'der', type: 'pkcs8' });
+  const publicRaw = createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(ED25519_SPKI_PREFIX.length);
+  const keyId = noteKeyId(name, concat(Uint8Array.of(NOTE_KEY_TYPE_COSIGNATURE_V1), publicRaw));
+  if (toHex(keyId) !== idHex) fail('KEY_INVALID', 'key id does not match the key');
+  return {
+    name,
+    keyId,
+    cosign(text, timestamp) {
+      checkText(text);
+      if (!Number.isSafeInteger(timestamp) || timestamp < 0) fail('MALFORMED', 'invalid timestamp');
+      const t = Buffer.alloc(8);
+      t.writeBigUInt64BE(BigInt(timestamp));
+      const sig = sign(null, cosignedMessage(text, BigInt(timestamp)), privateKey);
+      return { name, keyId, signature: new Uint8Array(Buffer.concat([t, sig])) };
+    },
+  };
+}
+
+/** A new cosigner key pair (type 0x04). */
+export function generateCosignerKey(name: string): { signerKey: string; verifierKey: string } {
+  if (!isValidKeyName(name)) fail('KEY_INVALID', 'invalid key name');
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(ED25519_PKCS8_PREFIX.length);
+  const pub = publicKey.export({ format: 'der', type: 'spki' }).subarray(ED25519_SPKI_PREFIX.length);
+  const typed = (raw: Uint8Array) => concat(Uint8Array.of(NOTE_KEY_TYPE_COSIGNATURE_V1), raw);
+  const idHex = toHex(noteKeyId(name, typed(pub)));
+  return {
+    signerKey: `PRIVATE+KEY+${name}+${idHex}+${toBase64(typed(seed))}`,
+    verifierKey: `${name}+${idHex}+${toBase64(typed(pub))}`,
+  };
+}
+
+/** One `— name base64` signature line. */
+export function formatSignatureLine(s: NoteSignature): string {
+  return `${EM_DASH_PREFIX}${s.name} ${toBase64(concat(s.keyId, s.signature))}\n`;
+}
+
 function checkText(text: string): void {
   if (text.length === 0 || !text.endsWith('\n')) fail('MALFORMED', 'note text must end with a newline');
   if (!isPrintable(text.replace(/\n/g, ''))) fail('MALFORMED', 'note text has control characters');
@@ -169,6 +261,8 @@ export interface VerifiedNote {
   readonly text: string;
   /** The names of the given verifiers whose signatures verified. */
   readonly verifiedBy: readonly string[];
+  /** The signatures that verified. */
+  readonly verified: readonly NoteSignature[];
   /** Signatures by keys we were not given (ignored, as signed-note requires). */
   readonly unverified: readonly NoteSignature[];
 }
@@ -182,6 +276,7 @@ export function verifyNote(note: string, verifiers: readonly NoteVerifier[]): Ve
   const parsed = parseNote(note);
   const message = utf8(parsed.text);
   const verifiedBy: string[] = [];
+  const verified: NoteSignature[] = [];
   const unverified: NoteSignature[] = [];
   const seen = new Set<string>();
   for (const sig of parsed.signatures) {
@@ -195,9 +290,10 @@ export function verifyNote(note: string, verifiers: readonly NoteVerifier[]): Ve
     }
     if (!verifier.verify(message, sig.signature)) fail('SIGNATURE_INVALID');
     verifiedBy.push(sig.name);
+    verified.push(sig);
   }
   if (verifiedBy.length === 0) fail('NO_TRUSTED_SIGNATURE');
-  return { text: parsed.text, verifiedBy, unverified };
+  return { text: parsed.text, verifiedBy, verified, unverified };
 }
 
 /** Signs `text` (which must end in a newline) with each signer; returns the signed note. */
@@ -206,8 +302,8 @@ export function signNote(text: string, signers: readonly NoteSigner[], existing:
   if (signers.length + existing.length === 0) fail('MALFORMED', 'no signers');
   const message = utf8(text);
   const lines = [
-    ...existing.map((s) => `${EM_DASH_PREFIX}${s.name} ${toBase64(concat(s.keyId, s.signature))}\n`),
-    ...signers.map((s) => `${EM_DASH_PREFIX}${s.name} ${toBase64(concat(s.keyId, s.sign(message)))}\n`),
+    ...existing.map(formatSignatureLine),
+    ...signers.map((s) => formatSignatureLine({ name: s.name, keyId: s.keyId, signature: s.sign(message) })),
   ];
   return `${text}\n${lines.join('')}`;
 }

@@ -15,7 +15,9 @@ import { COMMIT, KMS_KEY_ARN, RELEASE_ID, SHA256_LENGTH, SHA384_LENGTH, isUnixSe
 import { assertSessionKeyConfig } from './session-key';
 
 export const LOG_ENTRY_VERSION = 1;
-const MAX_TEXT = 64 * 1024;
+// Entry bundles prefix each entry with a 16-bit length (C2SP tlog-tiles): the text fields are
+// bounded so that a whole entry stays under 64 KiB.
+const MAX_TEXT = 24 * 1024;
 const MAX_TOKEN_KEY = 1024;
 
 interface Window {

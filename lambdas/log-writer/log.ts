@@ -1,0 +1,352 @@
+// The transparency log's only writer. It accepts typed appends of the shared log
+// entries from the release role (releases, session keys, revocations) and the
+// rotation role (issuer keys, their revocations), checks each against what the log
+// already holds, appends it, publishes C2SP tlog-tiles (entry bundles, hash tiles, a
+// signed checkpoint, and this project's checkpoint history), and has witnesses
+// cosign every new checkpoint. `refresh()` re-collects cosignatures when idle so the
+// newest stays young (clients refuse a quorum older than 24 hours).
+
+import {
+  CHECKPOINT_PATH,
+  EMPTY_ROOT,
+  FormatError,
+  KeyPolicyError,
+  MAX_ENTRY_LENGTH,
+  MerkleTree,
+  TILE_WIDTH,
+  checkKeyMetadata,
+  checkKeyPolicy,
+  checkTokenKey,
+  checkpointHistoryPath,
+  decodeEntryBundle,
+  decodeLogEntry,
+  encodeAddCheckpoint,
+  encodeEntryBundle,
+  encodeLogEntry,
+  entryBundlePath,
+  equalBytes,
+  formatCheckpoint,
+  logEntryLeafHash,
+  parseCheckpoint,
+  parseNote,
+  signNote,
+  tileAt,
+  tileHashes,
+  tilePath,
+  toHex,
+  verifyNote,
+  parseCosignerKey,
+  ProtocolError,
+  type LogEntry,
+  type NoteSignature,
+  type NoteSigner,
+  type NoteVerifier,
+} from '../../protocol';
+import type { LogStorage } from './storage';
+
+export const LOG_WRITER_ERROR_CODES = [
+  'NOT_AUTHORIZED',
+  'INVALID_ENTRY',
+  'ENTRY_TOO_LARGE',
+  'EMULATED_NOT_ALLOWED',
+  'RELEASE_EXISTS',
+  'UNKNOWN_RELEASE',
+  'KEY_EXISTS',
+  'KEY_REJECTED',
+  'TOO_MANY_SESSION_KEYS',
+  'ISSUER_KEY_REJECTED',
+  'TOO_MANY_ISSUER_KEYS',
+  'UNKNOWN_TARGET',
+  'STORAGE_INCONSISTENT',
+] as const;
+export type LogWriterErrorCode = (typeof LOG_WRITER_ERROR_CODES)[number];
+export class LogWriterError extends ProtocolError<LogWriterErrorCode> {
+  readonly area = 'log-writer';
+}
+
+/** Who appends: the release pipeline's role or the issuer-rotation role. */
+export type Submitter = 'publisher' | 'rotation';
+
+const ALLOWED: Record<Submitter, ReadonlySet<string>> = {
+  publisher: new Set(['release', 'session_key', 'revocation:release', 'revocation:session_key']),
+  rotation: new Set(['issuer_key', 'revocation:issuer_key']),
+};
+
+/** A witness the log asks for cosignatures (C2SP tlog-witness add-checkpoint). */
+export interface WitnessEndpoint {
+  /** The witness's verifier key (`name+id+key`, type 0x04). */
+  readonly verifierKey: string;
+  addCheckpoint(body: string): Promise<{ status: number; body: string }>;
+}
+
+export interface LogWriterOptions {
+  readonly storage: LogStorage;
+  /** The checkpoint origin line. */
+  readonly origin: string;
+  /** The log's signing key (readable only by the log writer). */
+  readonly signer: NoteSigner;
+  readonly witnesses?: readonly WitnessEndpoint[];
+  /** Accept releases of kind `emulated` (local stacks only). */
+  readonly allowEmulated?: boolean;
+  readonly now?: () => number;
+}
+
+interface WitnessState {
+  readonly endpoint: WitnessEndpoint;
+  readonly verifier: NoteVerifier;
+  /** The size this witness last cosigned, as far as we know. */
+  size: number;
+}
+
+function targetKey(t: { type: string; releaseId?: string; kmsKeyArn?: string; tokenKeyId?: Uint8Array }): string {
+  return `${t.type}:${t.releaseId ?? t.kmsKeyArn ?? toHex(t.tokenKeyId!)}`;
+}
+
+/** Largest number of `items` whose [start, end) windows overlap at one instant. */
+function maxOverlap(windows: readonly { start: number; end: number }[]): number {
+  const events = windows.flatMap((w) => [
+    [w.start, 1],
+    [w.end, -1],
+  ]);
+  events.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+  let current = 0;
+  let max = 0;
+  for (const [, delta] of events) {
+    current += delta!;
+    max = Math.max(max, current);
+  }
+  return max;
+}
+
+export class LogWriter {
+  private readonly tree = new MerkleTree();
+  private readonly entries: LogEntry[] = [];
+  private readonly raw: Uint8Array[] = [];
+  private readonly witnesses: WitnessState[];
+  // Indexes, so that validating an append does not scan the log.
+  private readonly releases = new Map<string, LogEntry & { type: 'release' }>();
+  private readonly sessionKeys = new Map<string, LogEntry & { type: 'session_key' }>();
+  private readonly issuerKeys = new Map<string, LogEntry & { type: 'issuer_key' }>();
+  private readonly revokedTargets = new Set<string>();
+  private lock: Promise<unknown> = Promise.resolve();
+  private current = '';
+
+  private constructor(private readonly options: LogWriterOptions) {
+    this.witnesses = (options.witnesses ?? []).map((endpoint) => ({ endpoint, verifier: parseCosignerKey(endpoint.verifierKey), size: 0 }));
+  }
+
+  /** Opens the log in `storage`, re-reading and re-checking every published entry. */
+  static async open(options: LogWriterOptions): Promise<LogWriter> {
+    const log = new LogWriter(options);
+    const published = await options.storage.read(CHECKPOINT_PATH);
+    if (published) {
+      const checkpoint = parseCheckpoint(new TextDecoder().decode(published));
+      for (let bundle = 0; bundle * TILE_WIDTH < checkpoint.size; bundle++) {
+        const width = Math.min(TILE_WIDTH, checkpoint.size - bundle * TILE_WIDTH);
+        const bytes = await options.storage.read(entryBundlePath(bundle, width));
+        if (!bytes) throw new LogWriterError('STORAGE_INCONSISTENT', 'an entry bundle is missing');
+        try {
+          for (const entry of decodeEntryBundle(bytes, width)) log.load(entry);
+        } catch {
+          throw new LogWriterError('STORAGE_INCONSISTENT', 'a published entry does not decode');
+        }
+      }
+      if (!equalBytes(log.tree.root(), checkpoint.rootHash)) throw new LogWriterError('STORAGE_INCONSISTENT', 'entries do not match the checkpoint');
+      log.current = new TextDecoder().decode(published);
+    } else {
+      await log.publish();
+    }
+    return log;
+  }
+
+  private load(bytes: Uint8Array): void {
+    const entry = decodeLogEntry(bytes);
+    this.entries.push(entry);
+    this.raw.push(bytes);
+    this.tree.appendLeafHash(logEntryLeafHash(bytes));
+    if (entry.type === 'release') this.releases.set(entry.releaseId, entry);
+    else if (entry.type === 'session_key') this.sessionKeys.set(entry.kmsKeyArn, entry);
+    else if (entry.type === 'issuer_key') this.issuerKeys.set(toHex(entry.tokenKeyId), entry);
+    else this.revokedTargets.add(targetKey(entry.target));
+  }
+
+  get size(): number {
+    return this.tree.size;
+  }
+
+  /** The published checkpoint, with the log's signature and the witnesses' cosignatures. */
+  get checkpoint(): string {
+    return this.current;
+  }
+
+  /** Decoded entries, in log order (a copy). */
+  allEntries(): readonly LogEntry[] {
+    return [...this.entries];
+  }
+
+  private now(): number {
+    return Math.floor((this.options.now ?? Date.now)() / 1000);
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(work, work);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Appends one entry; returns its index and the new checkpoint. */
+  append(entry: LogEntry, submitter: Submitter): Promise<{ index: number; checkpoint: string }> {
+    return this.serial(async () => {
+      const bytes = this.validate(entry, submitter);
+      this.load(bytes);
+      const index = this.tree.size - 1;
+      await this.writeTiles(index);
+      await this.publish();
+      return { index, checkpoint: this.current };
+    });
+  }
+
+  /** Re-collects cosignatures on the current checkpoint (run when idle, e.g. hourly). */
+  refresh(): Promise<string> {
+    return this.serial(async () => {
+      await this.publish();
+      return this.current;
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Validation.
+
+  private validate(entry: LogEntry, submitter: Submitter): Uint8Array {
+    const kind = entry.type === 'revocation' ? `revocation:${entry.target.type}` : entry.type;
+    if (!ALLOWED[submitter].has(kind)) throw new LogWriterError('NOT_AUTHORIZED', `${submitter} may not append ${kind}`);
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeLogEntry(entry);
+    } catch (err) {
+      throw new LogWriterError('INVALID_ENTRY', err instanceof FormatError ? err.code : 'does not encode');
+    }
+    if (bytes.length > MAX_ENTRY_LENGTH) throw new LogWriterError('ENTRY_TOO_LARGE');
+    switch (entry.type) {
+      case 'release':
+        if (entry.kind === 'emulated' && !this.options.allowEmulated) throw new LogWriterError('EMULATED_NOT_ALLOWED');
+        if (this.releases.has(entry.releaseId)) throw new LogWriterError('RELEASE_EXISTS');
+        break;
+      case 'session_key':
+        this.validateSessionKey(entry);
+        break;
+      case 'issuer_key':
+        this.validateIssuerKey(entry);
+        break;
+      case 'revocation': {
+        const t = entry.target;
+        const exists =
+          t.type === 'release' ? this.releases.has(t.releaseId) : t.type === 'session_key' ? this.sessionKeys.has(t.kmsKeyArn) : this.issuerKeys.has(toHex(t.tokenKeyId));
+        if (!exists) throw new LogWriterError('UNKNOWN_TARGET');
+        break;
+      }
+    }
+    return bytes;
+  }
+
+  private validateSessionKey(entry: LogEntry & { type: 'session_key' }): void {
+    const release = this.releases.get(entry.releaseId);
+    if (!release || this.revokedTargets.has(targetKey({ type: 'release', releaseId: entry.releaseId }))) throw new LogWriterError('UNKNOWN_RELEASE');
+    if (this.sessionKeys.has(entry.kmsKeyArn)) throw new LogWriterError('KEY_EXISTS');
+    // The key must be exactly the release's: the same checks the enclave and the client run.
+    const [, , , region, account] = entry.kmsKeyArn.split(':');
+    try {
+      checkKeyPolicy(entry.keyPolicy, toHex(release.pcr0), { account: account!, region: region! });
+      checkKeyMetadata(entry.describeKey, 'session');
+    } catch (err) {
+      throw new LogWriterError('KEY_REJECTED', err instanceof KeyPolicyError ? err.code : 'key check failed');
+    }
+    const describe = JSON.parse(entry.describeKey) as { KeyMetadata?: { Arn?: string } };
+    if ((describe.KeyMetadata?.Arn ?? '') !== entry.kmsKeyArn) throw new LogWriterError('KEY_REJECTED', 'DescribeKey is for another key');
+    // At most two live session keys at any instant (one more only during a roll-out).
+    const windows = [...this.sessionKeys.values()]
+      .filter((e) => !this.revokedTargets.has(targetKey({ type: 'session_key', kmsKeyArn: e.kmsKeyArn })))
+      .filter((e) => e.notAfter > entry.notBefore && e.notBefore < entry.notAfter)
+      .map((e) => ({ start: e.notBefore, end: e.notAfter }));
+    if (maxOverlap([...windows, { start: entry.notBefore, end: entry.notAfter }]) > 2) throw new LogWriterError('TOO_MANY_SESSION_KEYS');
+  }
+
+  private validateIssuerKey(entry: LogEntry & { type: 'issuer_key' }): void {
+    try {
+      if (!equalBytes(checkTokenKey(entry.tokenKey), entry.tokenKeyId)) throw new Error('id');
+    } catch {
+      throw new LogWriterError('ISSUER_KEY_REJECTED');
+    }
+    if (this.issuerKeys.has(toHex(entry.tokenKeyId))) throw new LogWriterError('KEY_EXISTS');
+    const issuerKeys = [...this.issuerKeys.values()].filter((e) => !this.revokedTargets.has(targetKey({ type: 'issuer_key', tokenKeyId: e.tokenKeyId })));
+    // One current key at a time: a new key starts after every earlier one, and overlaps at most the previous one.
+    if (issuerKeys.some((e) => e.notBefore >= entry.notBefore)) throw new LogWriterError('TOO_MANY_ISSUER_KEYS', 'issuer keys start in order');
+    const windows = issuerKeys.map((e) => ({ start: e.notBefore, end: e.notAfter }));
+    if (maxOverlap([...windows, { start: entry.notBefore, end: entry.notAfter }]) > 2) throw new LogWriterError('TOO_MANY_ISSUER_KEYS');
+  }
+
+  // ---------------------------------------------------------------------------
+  // Publication.
+
+  /** Rewrites the entry bundle and the hash tiles that `index` changed. */
+  private async writeTiles(index: number): Promise<void> {
+    const size = this.tree.size;
+    const bundle = Math.floor(index / TILE_WIDTH);
+    const width = size - bundle * TILE_WIDTH;
+    await this.options.storage.write(entryBundlePath(bundle, Math.min(width, TILE_WIDTH)), encodeEntryBundle(this.raw.slice(bundle * TILE_WIDTH, size)));
+    // A hash at level l is complete when the size is a multiple of 256^l: only those tiles change.
+    for (let level = 0; TILE_WIDTH ** level <= size && size % TILE_WIDTH ** level === 0; level++) {
+      const newest = size / TILE_WIDTH ** level - 1;
+      const tile = tileAt(level, Math.floor(newest / TILE_WIDTH), size)!;
+      await this.options.storage.write(tilePath(tile.level, tile.index, tile.width), tileHashes(this.tree, tile));
+    }
+  }
+
+  /** Signs the checkpoint for the current size, collects cosignatures and publishes it. */
+  private async publish(): Promise<void> {
+    const size = this.tree.size;
+    const text = formatCheckpoint({ origin: this.options.origin, size, rootHash: size === 0 ? EMPTY_ROOT : this.tree.root(), extensions: [] });
+    const signed = signNote(text, [this.options.signer]);
+    const cosignatures: NoteSignature[] = [];
+    for (const witness of this.witnesses) {
+      const signature = await this.cosign(witness, signed, text);
+      if (signature) cosignatures.push(signature);
+    }
+    const published = cosignatures.length > 0 ? signNote(text, [], [...parseNote(signed).signatures, ...cosignatures]) : signed;
+    this.current = published;
+    const bytes = new TextEncoder().encode(published);
+    await this.options.storage.write(CHECKPOINT_PATH, bytes);
+    if (size > 0 && !(await this.options.storage.read(checkpointHistoryPath(size)))) {
+      // The first cosigned checkpoint at each size: clients date an entry's publication by it.
+      await this.options.storage.write(checkpointHistoryPath(size), bytes);
+    }
+  }
+
+  private async cosign(witness: WitnessState, signed: string, text: string): Promise<NoteSignature | undefined> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const oldSize = Math.min(witness.size, this.tree.size);
+      const proof = oldSize > 0 && oldSize < this.tree.size ? this.tree.consistencyProof(oldSize) : [];
+      let answer: { status: number; body: string };
+      try {
+        answer = await witness.endpoint.addCheckpoint(encodeAddCheckpoint({ oldSize, proof, checkpoint: signed }));
+      } catch {
+        return undefined; // an unreachable witness costs a cosignature, not the append
+      }
+      if (answer.status === 409) {
+        const size = Number(/^(\d+)\n$/.exec(answer.body)?.[1]);
+        if (!Number.isSafeInteger(size) || size > this.tree.size) return undefined;
+        witness.size = size;
+        continue;
+      }
+      if (answer.status !== 200) return undefined;
+      try {
+        const verified = verifyNote(`${text}\n${answer.body}`, [witness.verifier]);
+        witness.size = this.tree.size;
+        return verified.verified[0];
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+}
