@@ -1,6 +1,7 @@
 // `npm run bench`: prints figures for each area. Never run by `npm test`.
 import { cpus } from 'node:os';
 import { attestationBenchmarks } from './attestation.bench';
+import { enclaveBenchmarks } from './enclave.bench';
 import { kmsBenchmarks } from './kms.bench';
 import { protocolBenchmarks } from './protocol.bench';
 import { tlogBenchmarks } from './tlog.bench';
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
   await attestationBenchmarks();
   await kmsBenchmarks();
   await tlogBenchmarks();
+  await enclaveBenchmarks();
 }
 
 main().catch((err) => {

@@ -28,6 +28,7 @@ export {
   MEDIA_TYPE_OHTTP_REQUEST,
   MEDIA_TYPE_OHTTP_RESPONSE,
   decapsulateRequest,
+  peekRequestHeader,
   decodeKeyConfig,
   decodeKeyConfigList,
   encapsulateRequest,
@@ -221,3 +222,5 @@ export {
   type AddCheckpointRequest,
 } from './tlog/witness-protocol';
 export { checkTokenKey } from './formats/issuer-key';
+export { createLogger, type AllowlistLogger, type LogRecord } from './logging';
+export { ModelError, openModel, sealModel } from './formats/model';

@@ -285,6 +285,19 @@ export async function encapsulateRequest(
   return { encapsulated: concat(header, enc, ct), context };
 }
 
+/**
+ * Reads a request's header and `enc` without any cryptography (for routing by key id,
+ * and for refusing a replayed `enc` before spending a KMS call on it).
+ */
+export function peekRequestHeader(encapsulatedRequest: Uint8Array): { keyId: number; suite: HpkeSuite; enc: Uint8Array } {
+  const reader = new ByteReader(encapsulatedRequest, () => fail('TRUNCATED'));
+  const keyId = reader.u8();
+  const suite: HpkeSuite = { kemId: reader.u16(), kdfId: reader.u16(), aeadId: reader.u16() };
+  if (!isSupportedSuite(suite)) fail('UNSUPPORTED_SUITE');
+  const enc = Uint8Array.from(reader.take(kemParams(suite.kemId).Nenc));
+  return { keyId, suite, enc };
+}
+
 /** A gateway key: its configuration and either the private key or a DH function (KMS). */
 export type GatewayKey =
   | { readonly config: KeyConfig; readonly privateKey: Uint8Array }

@@ -13,7 +13,7 @@ import {
 import { NsmClient } from '../../enclave-app/nsm/client';
 import { EnclaveKms } from '../../enclave-app/kms/client';
 import { AttestedRecipient } from '../../enclave-app/kms/recipient';
-import { createRoot, pemOf } from '../../local/nsm-emulator/ca';
+import { createRoot, loadOrCreateRoot, pemOf } from '../../local/nsm-emulator/ca';
 import { NsmEmulator, type NsmEmulatorOptions } from '../../local/nsm-emulator/emulator';
 import { KmsServer, type EmulatorIdentity } from '../../local/kms-emulator/server';
 
@@ -53,8 +53,10 @@ export interface KmsWorld {
   stop(): Promise<void>;
 }
 
-export async function kmsWorld(): Promise<KmsWorld> {
-  const root = await createRoot(new Date(Date.now() - 86_400_000));
+/** `nsmStateDir`: keep the NSM emulator's root on disk there, so another process can use it. */
+export async function kmsWorld(options: { nsmStateDir?: string } = {}): Promise<KmsWorld> {
+  const rootTime = new Date(Date.now() - 86_400_000);
+  const root = options.nsmStateDir ? await loadOrCreateRoot(options.nsmStateDir, rootTime) : await createRoot(rootTime);
   const rootPem = pemOf(root.cert);
   const server = new KmsServer({ account: ACCOUNT, region: REGION, attestationRootPem: rootPem, identities: Object.values(IDENTITIES) });
   const url = await server.start();

@@ -1,0 +1,169 @@
+// One request through the enclave. Before decryption, failures are typed 4xx/5xx
+// codes for the parent (there is nothing to encrypt an answer to); after it, every
+// answer — result or error — is a padded Binary HTTP response sealed to the client,
+// released at the request bucket's deadline.
+
+import {
+  BhttpError,
+  HpkeError,
+  OhttpError,
+  bucketFor,
+  decapsulateRequest,
+  decodeBhttpRequest,
+  encodeBhttpResponse,
+  padToBucket,
+  peekRequestHeader,
+  type AllowlistLogger,
+  type GatewayKey,
+  type ServerContext,
+} from '../../protocol';
+import { FeatureError, parseComposeRequest, parseSummarizeRequest, type ModelBackend } from '../features/api';
+import { forgetRegExpInput } from '../features/placeholder-engine';
+import { KmsClientError } from '../kms/errors';
+import type { TokenBucket } from './admission';
+import { holdUntilDeadline, type Deadlines } from './deadlines';
+import type { ReplayCache } from './replay';
+
+/** What the parent gets back: an HTTP status, a body (ciphertext, or a code) and headers. */
+export interface HandlerResult {
+  readonly status: number;
+  readonly body: Uint8Array;
+  /** A stable code, for plaintext errors and for logs. */
+  readonly code: string;
+  readonly retryAfter?: number;
+}
+
+export interface HandlerDeps {
+  /** The keys served now; empty when not serving. */
+  readonly keys: () => readonly GatewayKey[];
+  readonly serving: () => boolean;
+  readonly replay: ReplayCache;
+  readonly admission: TokenBucket;
+  readonly engine: () => ModelBackend;
+  readonly deadlines: Deadlines;
+  /** Allowed difference between the request's Date and the enclave's clock (RFC 9458 §6.5). */
+  readonly clockSkewMs: number;
+  readonly now: () => number;
+  readonly logger: AllowlistLogger;
+}
+
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+const plain = (status: number, code: string, retryAfter?: number): HandlerResult => ({
+  status,
+  code,
+  body: json({ error: code }),
+  ...(retryAfter !== undefined ? { retryAfter } : {}),
+});
+
+/** OHTTP failures before decryption, as statuses. */
+function ohttpFailure(err: OhttpError): HandlerResult {
+  switch (err.code) {
+    case 'BODY_TOO_LARGE':
+      return plain(413, err.code);
+    case 'KEY_ID_UNKNOWN':
+    case 'UNSUPPORTED_SUITE':
+    case 'TRUNCATED':
+    case 'MALFORMED':
+    case 'INVALID_KEY':
+    case 'DECRYPT_FAILED':
+      return plain(400, err.code);
+    default:
+      return plain(400, 'DECRYPT_FAILED');
+  }
+}
+
+interface InnerAnswer {
+  status: number;
+  body: unknown;
+}
+
+function parseHttpDate(value: string | undefined): number | undefined {
+  if (!value || !/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(value)) return undefined;
+  const t = Date.parse(value);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+export class RequestHandler {
+  constructor(private readonly deps: HandlerDeps) {}
+
+  async handle(encapsulated: Uint8Array): Promise<HandlerResult> {
+    const { deps } = this;
+    const start = deps.now();
+    if (!deps.serving()) return plain(503, 'NOT_SERVING', 30);
+    let enc: Uint8Array;
+    try {
+      enc = peekRequestHeader(encapsulated).enc;
+    } catch (err) {
+      return err instanceof OhttpError ? ohttpFailure(err) : plain(400, 'MALFORMED');
+    }
+    // A replay is refused before it costs a KMS call.
+    if (deps.replay.has(enc, start)) return plain(400, 'REPLAYED');
+    if (!deps.admission.tryTake(start)) return plain(503, 'OVERLOADED', deps.admission.retryAfter());
+
+    let request: Uint8Array;
+    let context: ServerContext;
+    try {
+      ({ request, context } = await decapsulateRequest(deps.keys(), encapsulated));
+    } catch (err) {
+      if (err instanceof OhttpError) return ohttpFailure(err);
+      if (err instanceof HpkeError) return plain(400, 'DECRYPT_FAILED');
+      if (err instanceof KmsClientError) return plain(503, err.code === 'UNAVAILABLE' ? 'KMS_UNAVAILABLE' : 'KEY_UNAVAILABLE', 5);
+      return plain(503, 'KMS_UNAVAILABLE', 5);
+    }
+    if (!deps.replay.add(enc, deps.now())) return plain(503, 'OVERLOADED', 1);
+
+    // From here on the client can read the answer: every outcome is sealed to it.
+    // Clients pad requests to a bucket; the deadline follows the request's bucket.
+    const bucket = bucketFor(request.length);
+    const answer = this.answer(request);
+    let inner: Uint8Array;
+    try {
+      inner = padToBucket(
+        encodeBhttpResponse({
+          informational: [],
+          status: answer.status,
+          headers: [{ name: 'content-type', value: 'application/json' }],
+          content: json(answer.body),
+          trailers: [],
+        }),
+      );
+    } catch {
+      inner = padToBucket(encodeBhttpResponse({ informational: [], status: 500, headers: [], content: json({ error: 'RESPONSE_TOO_LARGE' }), trailers: [] }));
+    }
+    const late = await holdUntilDeadline(deps.deadlines, bucket, start, deps.now);
+    const sealed = await context.encapsulateResponse(inner);
+    const code = (answer.body as { error?: string }).error ?? 'OK';
+    deps.logger.log({ event: 'request', status: answer.status, code: late ? 'DEADLINE_MISSED' : code, bucket, ms: deps.now() - start });
+    return { status: 200, body: sealed, code };
+  }
+
+  /** The decrypted request: Date, route, feature. Never throws; never echoes the request. */
+  private answer(request: Uint8Array): InnerAnswer {
+    try {
+      let message;
+      try {
+        message = decodeBhttpRequest(request);
+      } catch (err) {
+        return { status: 400, body: { error: err instanceof BhttpError ? 'BAD_REQUEST' : 'MALFORMED' } };
+      }
+      const date = parseHttpDate(message.headers.find((h) => h.name.toLowerCase() === 'date')?.value);
+      const now = this.deps.now();
+      if (date === undefined) return { status: 400, body: { error: 'DATE_REQUIRED' } };
+      if (Math.abs(now - date) > this.deps.clockSkewMs) {
+        return { status: 400, body: { error: 'DATE_SKEW', serverTime: new Date(now).toUTCString() } };
+      }
+      const route = message.path === '/v1/summarize' ? 'summarize' : message.path === '/v1/compose' ? 'compose' : undefined;
+      if (!route) return { status: 404, body: { error: 'UNKNOWN_PATH' } };
+      if (message.method !== 'POST') return { status: 405, body: { error: 'METHOD_NOT_ALLOWED' } };
+      const engine = this.deps.engine();
+      return route === 'summarize'
+        ? { status: 200, body: engine.summarize(parseSummarizeRequest(message.content)) }
+        : { status: 200, body: engine.compose(parseComposeRequest(message.content)) };
+    } catch (err) {
+      if (err instanceof FeatureError) return { status: err.code === 'TOO_LARGE' ? 413 : 400, body: { error: err.code } };
+      return { status: 500, body: { error: 'FEATURE_FAILED' } };
+    } finally {
+      forgetRegExpInput();
+    }
+  }
+}

@@ -1,0 +1,97 @@
+// Starts the enclave app: listen on the parent channel, wait for the parent to push
+// credentials, boot (key checks, model, attestation), then serve and re-attest on a
+// timer. The NSM transport is the device in AWS and the emulator locally; the listen
+// address is a Unix socket in AWS (socat bridges it to vsock) and may be TCP on
+// loopback only in a local build.
+
+import { createLogger, type AllowlistLogger } from '../protocol';
+import type { ModelBackend } from './features/api';
+import { PlaceholderEngine } from './features/placeholder-engine';
+import { EnclaveKms } from './kms/client';
+import { AttestedRecipient } from './kms/recipient';
+import { NsmClient, type NsmTransport } from './nsm/client';
+import { TokenBucket } from './server/admission';
+import { PushedCredentials } from './server/credentials';
+import { DEFAULT_DEADLINES_MS, type Deadlines } from './server/deadlines';
+import { Enclave, type EnclaveConfig } from './server/enclave';
+import { RequestHandler } from './server/handler';
+import { EnclaveListener, type ListenAddress } from './server/listener';
+import { ReplayCache } from './server/replay';
+
+declare const __PP_BUILD__: string | undefined;
+
+export interface StartEnclaveOptions {
+  readonly nsm: NsmTransport;
+  readonly region: string;
+  /** Local builds only (enforced by enclave-app/kms/endpoint.ts). */
+  readonly kmsEndpointOverride?: string;
+  readonly config: EnclaveConfig;
+  readonly listen: ListenAddress;
+  readonly deadlines?: Deadlines;
+  /** This worker's share of the account's KMS ECC request quota. */
+  readonly kmsRatePerSecond?: number;
+  readonly clockSkewMs?: number;
+  readonly engine?: (model: Uint8Array) => ModelBackend;
+  readonly now?: () => number;
+}
+
+export interface RunningEnclave {
+  readonly address: ListenAddress;
+  /** Resolves once booted and serving; rejects with the boot failure. */
+  readonly booted: Promise<Enclave>;
+  readonly logger: AllowlistLogger;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_CLOCK_SKEW_MS = 120_000;
+
+export async function startEnclave(options: StartEnclaveOptions): Promise<RunningEnclave> {
+  if ('port' in options.listen && typeof __PP_BUILD__ !== 'undefined' && __PP_BUILD__ === 'production') {
+    throw new Error('a production build listens on the vsock bridge socket only');
+  }
+  const now = options.now ?? Date.now;
+  const credentials = new PushedCredentials();
+  let enclave: Enclave | undefined;
+  let handler: RequestHandler | undefined;
+  const listener = new EnclaveListener({ enclave: () => enclave, handler: () => handler, credentials });
+  const logger = createLogger('enclave', listener.logSink, now);
+  const address = await listener.listen(options.listen);
+  const nsm = new NsmClient(options.nsm);
+  const kms = new EnclaveKms({
+    region: options.region,
+    credentials: credentials.provider,
+    recipient: new AttestedRecipient(nsm, { now }),
+    ...(options.kmsEndpointOverride ? { endpointOverride: options.kmsEndpointOverride } : {}),
+  });
+  const skew = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
+  const booted = (async () => {
+    await credentials.ready();
+    const e = await Enclave.boot({ nsm, kms, config: options.config, logger, now });
+    const engine = (options.engine ?? PlaceholderEngine.fromModel)(e.model);
+    handler = new RequestHandler({
+      keys: () => e.keys(),
+      serving: () => e.serving,
+      replay: new ReplayCache(2 * skew),
+      admission: new TokenBucket(options.kmsRatePerSecond ?? 50, options.kmsRatePerSecond ?? 50, now()),
+      engine: () => engine,
+      deadlines: options.deadlines ?? DEFAULT_DEADLINES_MS,
+      clockSkewMs: skew,
+      now,
+      logger,
+    });
+    enclave = e;
+    e.startTimer();
+    return e;
+  })();
+  booted.catch(() => undefined);
+  return {
+    address,
+    booted,
+    logger,
+    async close() {
+      enclave?.stopTimer();
+      kms.destroy();
+      await listener.close();
+    },
+  };
+}
