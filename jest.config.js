@@ -1,6 +1,6 @@
 // Jest compiles TypeScript (and the ESM-only dependencies) to CommonJS with swc.
 // Only the packages listed in ESM_ONLY are transformed inside node_modules.
-const ESM_ONLY = ['hpke'];
+const ESM_ONLY = ['hpke', 'jose', '@cloudflare/privacypass-ts', '@cloudflare/blindrsa-ts', 'rfc4648'];
 
 /** @type {import('jest').Config} */
 module.exports = {

@@ -3,6 +3,7 @@ import { cpus } from 'node:os';
 import { attestationBenchmarks } from './attestation.bench';
 import { enclaveBenchmarks } from './enclave.bench';
 import { kmsBenchmarks } from './kms.bench';
+import { privacyPassBenchmarks } from './privacy-pass.bench';
 import { protocolBenchmarks } from './protocol.bench';
 import { tlogBenchmarks } from './tlog.bench';
 
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
   await kmsBenchmarks();
   await tlogBenchmarks();
   await enclaveBenchmarks();
+  await privacyPassBenchmarks();
 }
 
 main().catch((err) => {

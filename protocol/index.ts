@@ -221,6 +221,29 @@ export {
   encodeAddCheckpoint,
   type AddCheckpointRequest,
 } from './tlog/witness-protocol';
-export { checkTokenKey } from './formats/issuer-key';
+export { checkTokenKey, encodeTokenKey } from './formats/issuer-key';
 export { createLogger, type AllowlistLogger, type LogRecord } from './logging';
 export { ModelError, openModel, sealModel } from './formats/model';
+export {
+  MEDIA_TYPE_ISSUER_DIRECTORY,
+  MEDIA_TYPE_TOKEN_REQUEST,
+  MEDIA_TYPE_TOKEN_RESPONSE,
+  TOKEN_AUTHENTICATOR_LENGTH,
+  TOKEN_LENGTH,
+  TOKEN_REQUEST_LENGTH,
+  TOKEN_TYPE_BLIND_RSA,
+  TokenError,
+  challengeDigest,
+  deploymentChallenge,
+  formatAuthorization,
+  formatChallengeHeader,
+  parseAuthorization,
+  parseToken,
+  parseTokenRequest,
+  truncatedKeyId,
+  verifyToken,
+  type AcceptedIssuerKey,
+  type ParsedToken,
+  type TokenErrorCode,
+  type TokenRequest,
+} from './privacy-pass';

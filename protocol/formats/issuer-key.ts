@@ -2,7 +2,10 @@
 // SubjectPublicKeyInfo with id-RSASSA-PSS and parameters SHA-384, MGF1-SHA-384 and a
 // 48-byte salt; token_key_id is SHA-256 of that encoding (checked on the RFC 9578 vectors).
 
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { AlgorithmIdentifier, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { id_mgf1, id_RSASSA_PSS, id_sha384, RsaSaPssParams } from '@peculiar/asn1-rsa';
 import { FormatError } from '../errors';
 import { tokenKeyIdOf } from './log-entries';
 
@@ -26,4 +29,30 @@ export function checkTokenKey(tokenKey: Uint8Array): Uint8Array {
     details.saltLength === 48;
   if (!ok) throw new FormatError('INVALID_FIELD', 'the token key is not RSA-2048 PSS with SHA-384 and a 48-byte salt');
   return tokenKeyIdOf(tokenKey);
+}
+
+/**
+ * The RFC 9578 token key of an RSA public key: SubjectPublicKeyInfo with id-RSASSA-PSS
+ * and RSASSA-PSS-params (SHA-384, MGF1 with SHA-384, salt 48), the hash
+ * AlgorithmIdentifiers without NULL parameters as in the RFC's vectors. (Node's own
+ * `rsa-pss` export adds NULLs, which would give a different token_key_id.)
+ */
+export function encodeTokenKey(publicKey: KeyObject): Uint8Array {
+  if (publicKey.type !== 'public' || (publicKey.asymmetricKeyType !== 'rsa' && publicKey.asymmetricKeyType !== 'rsa-pss')) {
+    throw new FormatError('INVALID_FIELD', 'not an RSA public key');
+  }
+  const rsaPublicKey = publicKey.export({ format: 'der', type: 'pkcs1' });
+  const hash = new AlgorithmIdentifier({ algorithm: id_sha384 });
+  const params = new RsaSaPssParams({
+    hashAlgorithm: hash,
+    maskGenAlgorithm: new AlgorithmIdentifier({ algorithm: id_mgf1, parameters: AsnConvert.serialize(hash) }),
+    saltLength: 48,
+  });
+  const spki = new SubjectPublicKeyInfo({
+    algorithm: new AlgorithmIdentifier({ algorithm: id_RSASSA_PSS, parameters: AsnConvert.serialize(params) }),
+    subjectPublicKey: new Uint8Array(rsaPublicKey).buffer,
+  });
+  const bytes = new Uint8Array(AsnConvert.serialize(spki));
+  checkTokenKey(bytes);
+  return bytes;
 }
