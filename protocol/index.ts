@@ -233,6 +233,7 @@ export {
   TOKEN_REQUEST_LENGTH,
   TOKEN_TYPE_BLIND_RSA,
   TokenError,
+  beginTokenIssuance,
   challengeDigest,
   deploymentChallenge,
   formatAuthorization,
@@ -245,5 +246,6 @@ export {
   type AcceptedIssuerKey,
   type ParsedToken,
   type TokenErrorCode,
+  type TokenIssuance,
   type TokenRequest,
 } from './privacy-pass';

@@ -159,3 +159,33 @@ export function parseTokenRequest(bytes: Uint8Array): TokenRequest {
 export function truncatedKeyId(tokenKeyId: Uint8Array): number {
   return tokenKeyId[tokenKeyId.length - 1]!;
 }
+
+// ---------------------------------------------------------------------------
+// Client side of issuance (RFC 9578 §6.1, §6.3): blinding and finalisation come from
+// @cloudflare/privacypass-ts (the reference implementation); this wraps it to the
+// deployment's challenge and to bytes in, bytes out.
+
+export interface TokenIssuance {
+  /** The TokenRequest to POST to the issuer. */
+  readonly request: Uint8Array;
+  /** Unblinds the issuer's TokenResponse into a token; FORGED if it does not verify. */
+  finish(response: Uint8Array): Promise<Uint8Array>;
+}
+
+export async function beginTokenIssuance(issuerName: string, originName: string, tokenKey: Uint8Array): Promise<TokenIssuance> {
+  const { publicVerif, TokenChallenge } = await import('@cloudflare/privacypass-ts');
+  const challenge = new TokenChallenge(TOKEN_TYPE_BLIND_RSA, issuerName, new Uint8Array(), [originName]);
+  const client = new publicVerif.Client(publicVerif.BlindRSAMode.PSS);
+  const request = await client.createTokenRequest(challenge, tokenKey);
+  return {
+    request: request.serialize(),
+    async finish(response) {
+      if (response.length !== TOKEN_AUTHENTICATOR_LENGTH) fail('MALFORMED', 'token response length');
+      try {
+        return (await client.finalize(client.deserializeTokenResponse(response))).serialize();
+      } catch {
+        fail('FORGED', 'the token response does not verify');
+      }
+    },
+  };
+}
