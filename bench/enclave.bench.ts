@@ -2,10 +2,7 @@
 // request (SigV4, policy evaluation, CMS), deadlines off: requests per second and
 // latency percentiles, one client and eight concurrent clients.
 import { SAMPLE_CHAT, enclaveWorld, exchange, runInProcess } from '../test/helpers/enclave';
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
+import { percentile, runConcurrent } from './harness';
 
 export async function enclaveBenchmarks(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -17,25 +14,12 @@ export async function enclaveBenchmarks(): Promise<void> {
   try {
     for (let i = 0; i < 20; i++) await exchange(stack, world.keyConfig, { body }); // warm-up
     for (const concurrency of [1, 8]) {
-      const latencies: number[] = [];
-      const total = 400;
-      let next = 0;
-      const start = performance.now();
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (next < total) {
-            next++;
-            const t = performance.now();
-            const r = await exchange(stack, world.keyConfig, { body });
-            if (r.status !== 200) throw new Error(`status ${r.status}`);
-            latencies.push(performance.now() - t);
-          }
-        }),
-      );
-      const seconds = (performance.now() - start) / 1000;
-      latencies.sort((a, b) => a - b);
+      const { latencies, perSecond } = await runConcurrent(400, concurrency, async () => {
+        const r = await exchange(stack, world.keyConfig, { body });
+        if (r.status !== 200) throw new Error(`status ${r.status}`);
+      });
       lines.push(
-        `${String(concurrency).padStart(2)} client(s): ${(latencies.length / seconds).toFixed(0).padStart(5)} req/s, p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms (${latencies.length} requests, 1 KiB bucket, summarise)`,
+        `${String(concurrency).padStart(2)} client(s): ${perSecond.toFixed(0).padStart(5)} req/s, p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms (${latencies.length} requests, 1 KiB bucket, summarise)`,
       );
     }
   } finally {

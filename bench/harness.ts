@@ -35,3 +35,26 @@ export function printTable(title: string, results: Result[]): void {
     );
   }
 }
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Runs `once` `total` times from `concurrency` loops; returns the sorted latencies (ms) and requests per second. */
+export async function runConcurrent(total: number, concurrency: number, once: () => Promise<void>): Promise<{ latencies: number[]; perSecond: number }> {
+  const latencies: number[] = [];
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        next++;
+        const t = performance.now();
+        await once();
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return { latencies, perSecond: latencies.length / ((performance.now() - start) / 1000) };
+}

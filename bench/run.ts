@@ -4,6 +4,7 @@ import { attestationBenchmarks } from './attestation.bench';
 import { enclaveBenchmarks } from './enclave.bench';
 import { kmsBenchmarks } from './kms.bench';
 import { privacyPassBenchmarks } from './privacy-pass.bench';
+import { privatePathBenchmarks } from './private-path.bench';
 import { protocolBenchmarks } from './protocol.bench';
 import { tlogBenchmarks } from './tlog.bench';
 
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
   await tlogBenchmarks();
   await enclaveBenchmarks();
   await privacyPassBenchmarks();
+  await privatePathBenchmarks();
 }
 
 main().catch((err) => {

@@ -4,7 +4,7 @@
 
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HttpRequest, HttpResponse } from '../lambdas/shared/http';
+import { fromApiGatewayEvent, toApiGatewayResult, type HttpRequest, type HttpResponse } from '../lambdas/shared/http';
 
 export interface ServedHandler {
   readonly url: string;
@@ -46,7 +46,15 @@ export async function serveHandler(handler: Handler, options: { maxBody: number;
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
         try {
-          response = await handler({ method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0]!, headers, body });
+          // Through the API Gateway v2 event shape both ways, as the Lambda sees it.
+          const event = {
+            requestContext: { http: { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0]! } },
+            headers,
+            body: Buffer.from(body).toString('base64'),
+            isBase64Encoded: true,
+          };
+          const result = toApiGatewayResult(await handler(fromApiGatewayEvent(event)));
+          response = { status: result.statusCode, headers: result.headers, body: new Uint8Array(Buffer.from(result.body, 'base64')) };
         } catch {
           response = { status: 500, headers: { 'content-type': 'application/json' }, body: new TextEncoder().encode('{"error":"INTERNAL"}') };
         }

@@ -214,7 +214,7 @@ export class Gateway {
       });
     } catch (err) {
       // A timeout may mean the worker is still working on it: the token stays spent.
-      if (err instanceof Error && err.name === 'TimeoutError') return { kind: 'answered', response: errorResponse(504, 'WORKER_TIMEOUT') };
+      if ((err as { name?: unknown } | null)?.name === 'TimeoutError') return { kind: 'answered', response: errorResponse(504, 'WORKER_TIMEOUT') };
       // The connection failed: nothing reached a worker.
       return { kind: 'not-processed' };
     }

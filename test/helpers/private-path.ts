@@ -46,12 +46,12 @@ function recording(component: string, recorded: Recorded[], handler: (r: HttpReq
   };
 }
 
-export async function privatePathWorld(options: { workers?: number } = {}): Promise<PrivatePath> {
+export async function privatePathWorld(options: { workers?: number; kmsRatePerSecond?: number } = {}): Promise<PrivatePath> {
   const now = Math.floor(Date.now() / 1000);
   const world = await enclaveWorld();
   const stacks: RunningStack[] = [];
   for (let i = 0; i < (options.workers ?? 1); i++) {
-    const s = await runInProcess(world);
+    const s = await runInProcess(world, options.kmsRatePerSecond ? { kmsRatePerSecond: options.kmsRatePerSecond } : {});
     // The parent connects (and pushes credentials) on its first call; the enclave then boots.
     await fetch(`${s.parentUrl}/healthz`);
     await s.enclave.booted;
