@@ -249,3 +249,4 @@ export {
   type TokenIssuance,
   type TokenRequest,
 } from './privacy-pass';
+export { LIMITS, TONES, type Chat, type ChatMessage, type ComposeRequest, type ComposeResult, type SummarizeResult, type Tone } from './features';

@@ -26,8 +26,9 @@ export const RELAY_MAX_OHTTP_RESPONSE = MAX_PADDED_LENGTH + 32;
 export const RELAY_MAX_GET_RESPONSE = 1024 * 1024;
 
 const TOKEN = /^[A-Za-z0-9_-]{1,1024}={0,2}$/;
-// C2SP tlog-tiles paths: checkpoint, hash tiles and entry bundles, with optional partial width.
-const LOG_PATH = /^\/log\/(checkpoint|tile\/(?:\d{1,2}|entries)\/(?:x\d{3}\/)*\d{3}(?:\.p\/\d{1,3})?)$/;
+// C2SP tlog-tiles paths: checkpoint, hash tiles and entry bundles, with optional partial
+// width; and the log's checkpoint history (`checkpoints/<N>`), which clients use to date entries.
+const LOG_PATH = /^\/log\/(checkpoint|tile\/(?:\d{1,2}|entries)\/(?:x\d{3}\/)*\d{3}(?:\.p\/\d{1,3})?|checkpoints\/(?:x\d{3}\/)*\d{3})$/;
 
 export interface RelayOptions {
   /** The gateway's base URL, fixed at deploy time. */

@@ -11,7 +11,19 @@ import { generateIssuerKey, type IssuerKeyRecord } from '../../lambdas/issuer/ke
 import { serveHandler, type ServedHandler } from '../../local/http-adapter';
 import { enclaveWorld, MEASUREMENT, runInProcess, type EnclaveWorld, type RunningStack } from './enclave';
 import { issuerWorld, ISSUER_NAME, ORIGIN_NAME } from './privacy-pass';
-import { releaseEntry } from './tlog';
+import { GetKeyPolicyCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
+import type { LogWriter } from '../../lambdas/log-writer/log';
+import type { MemoryStorage } from '../../lambdas/log-writer/storage';
+import { Clock, LOG_KEY, logWorld, ORIGIN as LOG_ORIGIN, releaseEntry, WITNESS_KEYS } from './tlog';
+
+/** What a client pins to follow this world's log. */
+export const CLIENT_LOG_CONFIG = {
+  origin: LOG_ORIGIN,
+  logKey: LOG_KEY.verifierKey,
+  witnessKeys: WITNESS_KEYS.slice(0, 2).map((k) => k.verifierKey),
+  quorum: 2,
+  publicationDelayMs: 0,
+};
 
 export interface Recorded {
   readonly component: string;
@@ -34,7 +46,9 @@ export interface PrivatePath {
   readonly recorded: Recorded[];
   /** Log lines of every component: issuer, relay, gateway, parent and enclave. */
   readonly logs: Record<string, string[]>;
-  readonly entries: LogEntry[];
+  readonly entries: readonly LogEntry[];
+  readonly log: LogWriter;
+  readonly logStorage: MemoryStorage;
   stop(): Promise<void>;
 }
 
@@ -62,21 +76,18 @@ export async function privatePathWorld(options: { workers?: number; kmsRatePerSe
   const recorded: Recorded[] = [];
   const logs: Record<string, string[]> = { issuer: [], relay: [], gateway: [], parent: stack.logs };
 
-  const entries: LogEntry[] = [
-    releaseEntry(world.config.releaseId, now - 3600, MEASUREMENT.pcr0),
-    {
-      type: 'session_key',
-      releaseId: world.config.releaseId,
-      kmsKeyArn: world.config.sessionKeyArn,
-      keyConfig: world.keyConfigBytes,
-      keyPolicy: '{}',
-      describeKey: '{}',
-      notBefore: now - 3600,
-      notAfter: now + 7 * 86_400,
-    },
-    { type: 'issuer_key', tokenKey: issuerKey.tokenKey, tokenKeyId: issuerKey.tokenKeyId, notBefore: issuerKey.notBefore, notAfter: issuerKey.notAfter },
-  ];
-  const view: LogView = { entries, checkpoint: null };
+  // A real log: release, session key (exactly as KMS describes it) and issuer key, cosigned by two witnesses.
+  const { log, storage: logStorage } = await logWorld({ witnesses: 2, clock: new Clock(now) });
+  const publisher = world.kms.client('publisher');
+  const keyPolicy = (await publisher.send(new GetKeyPolicyCommand({ KeyId: world.config.sessionKeyArn, PolicyName: 'default' }))).Policy!;
+  const describeKey = JSON.stringify(await publisher.send(new DescribeKeyCommand({ KeyId: world.config.sessionKeyArn })), (k, v) => (k === '$metadata' ? undefined : v));
+  await log.append(releaseEntry(world.config.releaseId, now - 3600, MEASUREMENT.pcr0), 'publisher');
+  await log.append(
+    { type: 'session_key', releaseId: world.config.releaseId, kmsKeyArn: world.config.sessionKeyArn, keyConfig: world.keyConfigBytes, keyPolicy, describeKey, notBefore: now - 3600, notAfter: now + 7 * 86_400 },
+    'publisher',
+  );
+  await log.append({ type: 'issuer_key', tokenKey: issuerKey.tokenKey, tokenKeyId: issuerKey.tokenKeyId, notBefore: issuerKey.notBefore, notAfter: issuerKey.notAfter }, 'rotation');
+  const view = (): LogView => ({ entries: log.allEntries(), checkpoint: log.checkpoint });
 
   const { issuer, lines } = await issuerWorld({ records: [issuerKey], clock: { get seconds() { return Math.floor(Date.now() / 1000); } } });
   logs.issuer = lines;
@@ -85,16 +96,17 @@ export async function privatePathWorld(options: { workers?: number; kmsRatePerSe
   const registry = new WorkerRegistry({ discover: () => stacks.map((s) => s.parentUrl) });
   await registry.refresh();
   const spends = new MemorySpendStore();
-  const gateway = new Gateway({ issuerName: ISSUER_NAME, originName: ORIGIN_NAME, log: () => view, spends, workers: registry, logger: createLogger('gateway', (l) => logs.gateway!.push(l)) });
+  const gateway = new Gateway({ issuerName: ISSUER_NAME, originName: ORIGIN_NAME, log: view, spends, workers: registry, logger: createLogger('gateway', (l) => logs.gateway!.push(l)) });
   const gatewayServed = await serveHandler(recording('gateway', recorded, (r) => gateway.handle(r)), { maxBody: 2 * 1024 * 1024 });
 
-  // A stand-in for the log's public bucket: serves a checkpoint and refuses everything else.
+  // The log's public bucket: the writer's storage, read-only.
   const logServed = await serveHandler(
-    recording('log', recorded, async (r): Promise<HttpResponse> =>
-      r.path === '/checkpoint'
-        ? { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'max-age=10' }, body: new TextEncoder().encode('log.test\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n') }
-        : { status: 404, headers: { 'content-type': 'text/plain' }, body: new Uint8Array() },
-    ),
+    recording('log', recorded, async (r): Promise<HttpResponse> => {
+      const bytes = r.method === 'GET' ? await logStorage.read(r.path.slice(1)) : undefined;
+      return bytes
+        ? { status: 200, headers: { 'content-type': 'application/octet-stream', 'cache-control': 'max-age=10' }, body: bytes }
+        : { status: 404, headers: { 'content-type': 'text/plain' }, body: new Uint8Array() };
+    }),
     { maxBody: 0 },
   );
   const relay = new Relay({ gatewayUrl: gatewayServed.url, logUrl: logServed.url, logger: createLogger('relay', (l) => logs.relay!.push(l)) });
@@ -115,11 +127,27 @@ export async function privatePathWorld(options: { workers?: number; kmsRatePerSe
     issuerKey,
     recorded,
     logs,
-    entries,
+    get entries() {
+      return log.allEntries();
+    },
+    log,
+    logStorage,
     async stop() {
       for (const s of served) await s.close();
       for (const s of stacks) await s.stop();
       await world.stop();
     },
   };
+}
+
+/** Starts one private path for the test file (beforeAll) and stops it (afterAll). */
+export function usePrivatePath(options: Parameters<typeof privatePathWorld>[0] = {}): () => PrivatePath {
+  let world: PrivatePath | undefined;
+  beforeAll(async () => {
+    world = await privatePathWorld(options);
+  }, 60_000);
+  afterAll(async () => {
+    await world?.stop();
+  });
+  return () => world!;
 }

@@ -15,16 +15,14 @@ import { spendId } from '../../lambdas/shared/spend-store';
 import { createLogger } from '../../protocol';
 import { encryptRequest, SAMPLE_CHAT } from '../helpers/enclave';
 import { accountToken, ISSUER_NAME, ORIGIN_NAME } from '../helpers/privacy-pass';
-import { privatePathWorld, type PrivatePath } from '../helpers/private-path';
+import { usePrivatePath, type PrivatePath } from '../helpers/private-path';
 
 jest.setTimeout(60_000);
 
+const world = usePrivatePath();
 let path: PrivatePath;
-beforeAll(async () => {
-  path = await privatePathWorld();
-});
-afterAll(async () => {
-  await path?.stop();
+beforeAll(() => {
+  path = world();
 });
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -263,7 +261,7 @@ describe('bad input: each endpoint answers its documented status and code, and k
   test('the relay serves the log checkpoint and allowlisted tile paths only', async () => {
     const checkpoint = await fetch(`${path.relayUrl}/log/checkpoint`);
     expect(checkpoint.status).toBe(200);
-    expect(await checkpoint.text()).toMatch(/^log\.test\n/);
+    expect(await checkpoint.text()).toMatch(/^log\.private-processing\.test\n3\n/);
     expect((await fetch(`${path.relayUrl}/log/tile/0/x001/234.p/5`)).status).toBe(404); // forwarded: the stand-in has no tiles
     expect(path.recorded.filter((r) => r.component === 'log').at(-1)!.request.path).toBe('/tile/0/x001/234.p/5');
     for (const bad of ['/log/', '/log/secrets', '/log/tile/0/1', '/log/tile/0/..%2f..%2fsecret', '/log/tile/entries/000/../../x']) {
