@@ -1,6 +1,7 @@
 // `npm run bench`: prints figures for each area. Never run by `npm test`.
 import { cpus } from 'node:os';
 import { attestationBenchmarks } from './attestation.bench';
+import { clientBenchmarks } from './client.bench';
 import { enclaveBenchmarks } from './enclave.bench';
 import { kmsBenchmarks } from './kms.bench';
 import { privacyPassBenchmarks } from './privacy-pass.bench';
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
   await enclaveBenchmarks();
   await privacyPassBenchmarks();
   await privatePathBenchmarks();
+  await clientBenchmarks();
 }
 
 main().catch((err) => {

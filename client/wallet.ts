@@ -31,7 +31,20 @@ export interface WalletOptions {
   readonly fetch: typeof fetch;
   readonly schedule?: Partial<WalletSchedule>;
   readonly random?: () => number;
+  /** The timer the schedule runs on (setTimeout by default). */
+  readonly timer?: { set(run: () => void, delayMs: number): unknown; clear(handle: unknown): void };
 }
+
+const SYSTEM_TIMER = {
+  set(run: () => void, delayMs: number): unknown {
+    const handle = setTimeout(run, delayMs);
+    handle.unref?.();
+    return handle;
+  },
+  clear(handle: unknown): void {
+    clearTimeout(handle as ReturnType<typeof setTimeout>);
+  },
+};
 
 interface Held {
   readonly token: Uint8Array;
@@ -40,7 +53,7 @@ interface Held {
 
 export class TokenWallet {
   private tokens: Held[] = [];
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: unknown;
   private readonly schedule: WalletSchedule;
   private running = false;
   private generation = 0;
@@ -66,7 +79,7 @@ export class TokenWallet {
   stop(): void {
     this.running = false;
     this.generation++;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) (this.options.timer ?? SYSTEM_TIMER).clear(this.timer);
     this.timer = undefined;
     this.tokens = [];
   }
@@ -76,14 +89,13 @@ export class TokenWallet {
   }
 
   private arm(delayMs: number): void {
-    this.timer = setTimeout(() => {
+    this.timer = (this.options.timer ?? SYSTEM_TIMER).set(() => {
       void this.refill()
         .catch(() => undefined)
         .finally(() => {
           if (this.running) this.arm(this.schedule.intervalMs + (2 * this.random() - 1) * this.schedule.jitterMs);
         });
     }, delayMs);
-    this.timer.unref?.();
   }
 
   /** Fetches one batch (unless full); returns how many tokens were added. Called by the schedule only. */

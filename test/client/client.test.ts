@@ -1,11 +1,10 @@
 // The client SDK against the whole local path (real log, witnesses, relay, gateway,
 // enclave, emulators), with the transport recorded.
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { decodeKeyBundle, encodeKeyBundle, generateNoteKey, sessionKeyConfigBytes } from '../../protocol';
+import { decodeKeyBundle, encodeKeyBundle, encodeUserData, generateNoteKey, sessionKeyConfigBytes, type LogEntry } from '../../protocol';
 import { ChatPrivate, NotOptedIn, PrivateProcessingClient, TamperAlert, Unavailable, type ChatInput, type PrivateProcessingConfig } from '../../client';
-import { SAMPLE_CHAT } from '../helpers/enclave';
-import { accountToken, ISSUER_NAME, ORIGIN_NAME } from '../helpers/privacy-pass';
-import { CLIENT_LOG_CONFIG, usePrivatePath, type PrivatePath } from '../helpers/private-path';
+import { MEASUREMENT, SAMPLE_CHAT } from '../helpers/enclave';
+import { CLIENT_LOG_CONFIG, clientConfig, usePrivatePath, type PrivatePath } from '../helpers/private-path';
 
 jest.setTimeout(60_000);
 
@@ -41,18 +40,7 @@ function transport(rewrite?: (url: string, res: Response, sent: Sent) => Promise
 }
 
 function config(fetchImpl: typeof fetch, extra: Partial<PrivateProcessingConfig> = {}): PrivateProcessingConfig {
-  return {
-    relayUrls: [path.relayUrl],
-    issuerUrl: `${path.issuerUrl}/v1/token-request`,
-    issuerName: ISSUER_NAME,
-    originName: ORIGIN_NAME,
-    log: CLIENT_LOG_CONFIG,
-    accountCredential: () => accountToken('alice', { iat: Math.floor(Date.now() / 1000) }),
-    local: { attestationRootPem: path.world.kms.rootPem },
-    wallet: { batchSize: 3, intervalMs: 3_600_000, jitterMs: 5, capacity: 6 },
-    fetch: fetchImpl,
-    ...extra,
-  };
+  return clientConfig(path, { wallet: { batchSize: 3, intervalMs: 3_600_000, jitterMs: 5, capacity: 6 }, fetch: fetchImpl, ...extra });
 }
 
 async function withTokens(client: PrivateProcessingClient): Promise<void> {
@@ -167,6 +155,30 @@ describe('tamper alerts and retries', () => {
     const err = await client.summarize(CHAT).catch((e: unknown) => e);
     expect([(err as TamperAlert).step, (err as TamperAlert).code]).toEqual(['attestation', 'CHAIN_UNTRUSTED']);
     expect(ohttpCalls(t.sent)).toHaveLength(0);
+  });
+
+  test('a stale binding in the bundle gets one fresh bundle before it is an alert', async () => {
+    const nsm = await path.world.kms.nsm({ measurement: MEASUREMENT });
+    let staleServed = 0;
+    const t = transport(async (url, res) => {
+      if (!url.endsWith('/v1/keys') || staleServed > 0) return undefined;
+      staleServed++;
+      const bundle = decodeKeyBundle(new Uint8Array(await res.arrayBuffer()));
+      const key = path.entries.find((e) => e.type === 'session_key') as LogEntry & { type: 'session_key' };
+      const sha = (b: Uint8Array | string) => new Uint8Array(createHash('sha256').update(b).digest());
+      const tNow = Math.floor(Date.now() / 1000);
+      const userData = encodeUserData({ keyConfigSha256: sha(key.keyConfig), kmsKeyArn: key.kmsKeyArn, keyPolicySha256: sha(key.keyPolicy), releaseId: key.releaseId, policyCheckedAt: tNow - 900, notAfter: tNow + 600 });
+      return new Response(encodeKeyBundle({ ...bundle, keys: [{ ...bundle.keys[0]!, attestation: await nsm.attest({ userData }) }] }), { status: 200 });
+    });
+    const client = make(t.fetch);
+    const alerts: TamperAlert[] = [];
+    client.on('tamper', (a) => alerts.push(a));
+    client.optIn();
+    await withTokens(client);
+    await expect(client.summarize(CHAT)).resolves.toBeDefined();
+    expect(staleServed).toBe(1);
+    expect(t.sent.filter((s) => s.url.endsWith('/v1/keys'))).toHaveLength(2);
+    expect(alerts).toHaveLength(0);
   });
 
   test('a 503 from the path: one retry with a fresh token and a fresh encapsulation', async () => {

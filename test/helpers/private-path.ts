@@ -10,7 +10,8 @@ import type { HttpRequest, HttpResponse } from '../../lambdas/shared/http';
 import { generateIssuerKey, type IssuerKeyRecord } from '../../lambdas/issuer/keys';
 import { serveHandler, type ServedHandler } from '../../local/http-adapter';
 import { enclaveWorld, MEASUREMENT, runInProcess, type EnclaveWorld, type RunningStack } from './enclave';
-import { issuerWorld, ISSUER_NAME, ORIGIN_NAME } from './privacy-pass';
+import { accountToken, issuerWorld, ISSUER_NAME, ORIGIN_NAME } from './privacy-pass';
+import type { PrivateProcessingConfig } from '../../client';
 import { GetKeyPolicyCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
 import type { LogWriter } from '../../lambdas/log-writer/log';
 import type { MemoryStorage } from '../../lambdas/log-writer/storage';
@@ -150,4 +151,18 @@ export function usePrivatePath(options: Parameters<typeof privatePathWorld>[0] =
     await world?.stop();
   });
   return () => world!;
+}
+
+/** A client configuration for this world: its relay, issuer, log pins and the emulator's root (local mode). */
+export function clientConfig(world: PrivatePath, extra: Partial<PrivateProcessingConfig> = {}, account = 'alice'): PrivateProcessingConfig {
+  return {
+    relayUrls: [world.relayUrl],
+    issuerUrl: `${world.issuerUrl}/v1/token-request`,
+    issuerName: ISSUER_NAME,
+    originName: ORIGIN_NAME,
+    log: CLIENT_LOG_CONFIG,
+    accountCredential: () => accountToken(account, { iat: Math.floor(Date.now() / 1000) }),
+    local: { attestationRootPem: world.world.kms.rootPem },
+    ...extra,
+  };
 }
