@@ -1,32 +1,157 @@
-// `npm start`: runs the whole local stack end to end and prints what each party saw.
-// Until every part exists it says what is missing and exits non-zero: it never
-// fakes a run.
+// `npm start`: the whole local stack on loopback (KMS and NSM emulators, the enclave,
+// its parent proxy, gateway, relay, issuer, a log writer and two witnesses), then a
+// scripted session through the client SDK, a tamper demonstration, and what each party
+// saw. Exits 0 only if every step behaved as it must.
 
-const BUILT = ['protocol core: OHTTP (RFC 9458), Binary HTTP (RFC 9292), padding, Merkle proofs, signed checkpoints'];
-const MISSING = [
-  'Nitro attestation verifier and the local NSM attestation emulator (issue #4)',
-  'shared formats and key policies (issue #5)',
-  'KMS emulator and the enclave KMS client (issue #6)',
-  'transparency log, witnesses and log sync (issue #7)',
-  'enclave server and parent proxy (issue #8)',
-  'Privacy Pass issuer and token checks (issue #9)',
-  'relay and gateway (issue #10)',
-  'client SDK (issue #11)',
-  'the process wiring of `npm start` and the ppx CLI (issue #13)',
-];
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import {
+  decodeKeyBundle,
+  encodeKeyBundle,
+  encodeUserData,
+  generateKeyPair,
+  KEM_P256_HKDF_SHA256,
+  measure,
+  sessionKeyConfigBytes,
+  toHex,
+  type LogEntry,
+} from '../protocol';
+import { ChatPrivate, ClientError, PrivateProcessingClient, TamperAlert, type ChatInput } from '../client';
+import { KmsClientError } from '../enclave-app/kms/errors';
+import { localEnclaveBundle } from './enclave-measure';
+import { SAMPLE_CHAT } from './worlds/enclave';
+import { clientConfig, privatePathWorld, type PrivatePath } from './worlds/private-path';
 
-process.stdout.write(
-  [
-    'Private Processing: the local stack cannot run end to end yet.',
-    '',
-    'Built:',
-    ...BUILT.map((b) => `  - ${b}`),
-    '',
-    'Still missing:',
-    ...MISSING.map((m) => `  - ${m}`),
-    '',
-    'Run `npm test` for what exists; docs/STATUS.md tracks progress.',
-    '',
-  ].join('\n'),
+const out = (line = '') => process.stdout.write(`${line}\n`);
+const section = (title: string) => out(`\n== ${title}`);
+const hex = (b: Uint8Array, n = 16) => `${toHex(b).slice(0, n)}…`;
+
+async function waitForTokens(client: PrivateProcessingClient, n: number): Promise<void> {
+  const wallet = (client as unknown as { wallet: { size: number } }).wallet;
+  for (let i = 0; i < 400 && wallet.size < n; i++) await new Promise((r) => setTimeout(r, 25));
+  if (wallet.size < n) throw new Error('the wallet did not fill');
+}
+
+/** A transport that rewrites the key bundle, as a malicious gateway or relay could. */
+function rewritingFetch(rewrite: (bundle: ReturnType<typeof decodeKeyBundle>) => Promise<Uint8Array> | Uint8Array): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const res = await fetch(input, init);
+    if (!String(input).endsWith('/v1/keys') || res.status !== 200) return res;
+    return new Response(await rewrite(decodeKeyBundle(new Uint8Array(await res.arrayBuffer()))), { status: 200 });
+  }) as typeof fetch;
+}
+
+async function expectTamper(path: PrivatePath, name: string, fetchImpl: typeof fetch, chat: ChatInput): Promise<void> {
+  const client = new PrivateProcessingClient(clientConfig(path, { fetch: fetchImpl, wallet: { batchSize: 1, intervalMs: 3_600_000, jitterMs: 10, capacity: 1 } }));
+  let emitted = 0;
+  client.on('tamper', () => emitted++);
+  client.optIn();
+  await waitForTokens(client, 1);
+  const before = path.recorded.filter((r) => r.component === 'relay' && r.request.path === '/v1/ohttp').length;
+  const err = await client.summarize(chat).catch((e: unknown) => e);
+  client.optOut();
+  const sent = path.recorded.filter((r) => r.component === 'relay' && r.request.path === '/v1/ohttp').length - before;
+  if (!(err instanceof TamperAlert) || emitted !== 1 || sent !== 0) throw new Error(`${name}: expected a TamperAlert and nothing sent`);
+  out(`  ${name}: TamperAlert at step "${err.step}", code ${err.code}; requests sent: 0`);
+}
+
+async function main(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  out('Private Processing: local stack (everything on 127.0.0.1, emulated Nitro attestation and KMS)');
+  const started = performance.now();
+  const path = await privatePathWorld();
+  try {
+    const live = path.entries;
+    const release = live.find((e) => e.type === 'release') as LogEntry & { type: 'release' };
+    const sessionKey = live.find((e) => e.type === 'session_key') as LogEntry & { type: 'session_key' };
+    const issuerKey = live.find((e) => e.type === 'issuer_key') as LogEntry & { type: 'issuer_key' };
+    out(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s: relay ${path.relayUrl}, gateway ${path.gatewayUrl}, issuer ${path.issuerUrl}, log ${path.logUrl}`);
+
+    section('The log (written by the log writer, cosigned by two witnesses)');
+    out(`  checkpoint: ${path.log.checkpoint.split('\n').slice(0, 2).join(', size ')}`);
+    out(`  release ${release.releaseId} (${release.kind}): PCR0 ${toHex(release.pcr0).slice(0, 24)}…`);
+    out(`  session key ${sessionKey.kmsKeyArn} with its exact key policy (${sessionKey.keyPolicy.length} bytes)`);
+    out(`  issuer key ${hex(issuerKey.tokenKeyId)}`);
+    out('  publication delay: 0 in this local configuration (72 hours in production)');
+
+    section('A user opts in');
+    const client = new PrivateProcessingClient(clientConfig(path, { wallet: { batchSize: 4, intervalMs: 3_600_000, jitterMs: 50, capacity: 8 } }));
+    client.on('tamper', (a) => out(`  TAMPER ALERT ${a.step} ${a.code}`));
+    const beforeOptIn = path.recorded.length;
+    const notYet = await client.summarize({ id: 'picnic', ...SAMPLE_CHAT }).catch((e: unknown) => e);
+    if (!(notYet instanceof ClientError) || notYet.code !== 'NOT_OPTED_IN' || path.recorded.length !== beforeOptIn) throw new Error('the SDK acted before opt-in');
+    out(`  before opt-in: summarize refused (${notYet.code}), 0 network calls`);
+    client.optIn();
+    await waitForTokens(client, 4);
+    out(`  tokens: 4 fetched under issuer key ${hex(issuerKey.tokenKeyId)} (blind RSA: the issuer saw account "alice", not the tokens)`);
+
+    section('Summarise a group chat');
+    const chat: ChatInput = { id: 'picnic', ...SAMPLE_CHAT };
+    const summary = await client.summarize(chat);
+    out('  verified: log checkpoint and witnesses, bundle = logged key, key policy = release template, attestation of the released PCR0, key binding');
+    out(`  summary: ${summary.summary}`);
+    const composed = await client.compose({ draft: "sounds good, i'll bring the blanket", tone: 'friendly', chat });
+    out(`  composed reply: ${composed.text}`);
+
+    section('Advanced Chat Privacy');
+    const refused = await client.summarize({ ...chat, id: 'private', advancedChatPrivacy: true }).catch((e: unknown) => e);
+    if (!(refused instanceof ChatPrivate)) throw new Error('a private chat was not refused');
+    out(`  a chat with Advanced Chat Privacy: refused on the device (${refused.code}), nothing encoded or sent`);
+
+    section('Tamper demonstration');
+    // 1. An enclave built from modified code asks KMS for the session key material.
+    const bundle = localEnclaveBundle();
+    const files = new Map(bundle.files);
+    const handler = 'enclave-app/server/handler.ts';
+    files.set(handler, new TextEncoder().encode(`${new TextDecoder().decode(files.get(handler)!)}\n// exfiltrate requests\n`));
+    const modified = measure({ ...bundle, files });
+    const { kms } = path.world.kms.enclave(await path.world.kms.nsm({ measurement: modified }));
+    const denied = await kms.deriveSharedSecret(sessionKey.kmsKeyArn, generateKeyPair(KEM_P256_HKDF_SHA256).publicKey).catch((e: unknown) => e);
+    if (!(denied instanceof KmsClientError)) throw new Error('KMS released key material to a modified enclave');
+    out(`  enclave from modified code (PCR0 ${modified.pcr0.slice(0, 16)}…): KMS refused DeriveSharedSecret (${denied.code})`);
+    // 2. An unlogged extra key in the bundle.
+    await expectTamper(path, 'bundle with an unlogged extra key', rewritingFetch((b) => {
+      const spki = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' });
+      const extra = { ...b.keys[0]!, keyConfig: sessionKeyConfigBytes(new Uint8Array(spki)), kmsKeyArn: b.keys[0]!.kmsKeyArn.replace(/key\/.*/, 'key/00000000-0000-4000-8000-00000000beef') };
+      return encodeKeyBundle({ ...b, keys: [...b.keys, extra].sort((x, y) => x.keyConfig[0]! - y.keyConfig[0]!) });
+    }), chat);
+    // 3. A bundle whose attestation is of an unreleased measurement (correctly bound).
+    const sha = (v: Uint8Array | string) => new Uint8Array(createHash('sha256').update(v).digest());
+    const t = Math.floor(Date.now() / 1000);
+    const rogue = await path.world.kms.nsm({ measurement: modified });
+    const document = await rogue.attest({
+      userData: encodeUserData({ keyConfigSha256: sha(sessionKey.keyConfig), kmsKeyArn: sessionKey.kmsKeyArn, keyPolicySha256: sha(sessionKey.keyPolicy), releaseId: sessionKey.releaseId, policyCheckedAt: t, notAfter: t + 600 }),
+    });
+    await expectTamper(path, 'bundle for an unreleased measurement', rewritingFetch((b) => encodeKeyBundle({ ...b, keys: [{ ...b.keys[0]!, attestation: document }] })), chat);
+
+    section('Who saw what');
+    const relayed = path.recorded.filter((r) => r.component === 'relay' && r.request.path === '/v1/ohttp');
+    const atGateway = path.recorded.filter((r) => r.component === 'gateway' && r.request.path === '/v1/ohttp');
+    const sizes = [...new Set(relayed.map((r) => r.request.body.length))].join(', ');
+    out(`  relay:   the client's address (127.0.0.1, its socket peer) and ${relayed.length} ciphertexts of ${sizes} bytes, each with an opaque token; no content`);
+    out(`  gateway: ${atGateway.filter((r) => r.request.headers.authorization).length} anonymous tokens and ${atGateway.length} ciphertexts; headers: ${[...new Set(atGateway.flatMap((r) => Object.keys(r.request.headers)))].sort().join(', ')}; no address, no account`);
+    out(`  issuer:  account "alice" and ${path.recorded.filter((r) => r.component === 'issuer' && r.response.status === 200).length} blinded token requests; never a token`);
+    out('  enclave: the plaintext chat, in memory only, for the time of each request; its log lines carry events and codes only:');
+    const events = new Map<string, number>();
+    for (const line of path.logs.parent!) {
+      const e = JSON.parse(line) as { component: string; event: string };
+      if (e.component === 'enclave') events.set(e.event, (events.get(e.event) ?? 0) + 1);
+    }
+    out(`           ${[...events].map(([e, n]) => `${e}×${n}`).join(', ')}`);
+    const everything = Object.values(path.logs).flat().join('\n');
+    const leaked = ['picnic', 'blanket', 'alice'].filter((w) => everything.toLowerCase().includes(w));
+    if (leaked.length > 0) throw new Error(`log lines contain ${leaked.join(', ')}`);
+    out('  no log line of any party contains the chat, the account or a token');
+    client.optOut();
+    out('\nAll checks passed.');
+  } finally {
+    await path.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`npm start failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`);
+    process.exit(1);
+  },
 );
-process.exitCode = 1;

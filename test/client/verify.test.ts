@@ -135,7 +135,7 @@ describe('step binding', () => {
     expect(isStale(alert)).toBe(false);
   });
   test('KEY_NOT_BOUND: user_data binds another policy, release or key', async () => {
-    for (const change of [{ keyPolicySha256: sha256('{}') }, { releaseId: 'another-release' }, { kmsKeyArn: sessionKey().kmsKeyArn.replace(/.$/, '9') }]) {
+    for (const change of [{ keyPolicySha256: sha256('{}') }, { releaseId: 'another-release' }, { kmsKeyArn: sessionKey().kmsKeyArn.replace(/.$/, (c) => (c === '9' ? '8' : '9')) }]) {
       const alert = await failure(withEntry({ attestation: await attestation(binding(change)) }));
       expect([alert.step, alert.code]).toEqual(['binding', 'KEY_NOT_BOUND']);
     }

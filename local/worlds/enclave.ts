@@ -1,0 +1,157 @@
+// The enclave on one machine: KMS emulator, NSM emulator, the enclave app (in this
+// process, or as its own process) and the parent proxy, with a test client that
+// speaks OHTTP to the parent exactly as the gateway would forward it.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EncryptCommand, GetPublicKeyCommand } from '@aws-sdk/client-kms';
+import {
+  decodeBhttpResponse,
+  decodeKeyConfig,
+  encapsulateRequest,
+  encodeBhttpRequest,
+  padToBucket,
+  sealModel,
+  sessionKeyConfigBytes,
+  type KeyConfig,
+  type Measurement,
+} from '../../protocol';
+import { DEFAULT_LEXICON } from '../../enclave-app/features/placeholder-engine';
+import { ParentProxy } from '../../enclave-app/parent/proxy';
+import { startEnclave, type RunningEnclave } from '../../enclave-app/start';
+import type { Deadlines } from '../../enclave-app/server/deadlines';
+import type { EnclaveConfig } from '../../enclave-app/server/enclave';
+import type { NsmEmulatorOptions } from '../nsm-emulator/emulator';
+import { measureLocalEnclave } from '../enclave-measure';
+import { IDENTITIES, REGION, kmsWorld, type KmsWorld } from './kms';
+import { createHash, randomBytes } from 'node:crypto';
+
+export const MEASUREMENT: Measurement = measureLocalEnclave();
+export const MODEL = new TextEncoder().encode(JSON.stringify(DEFAULT_LEXICON));
+export const MODEL_SHA256 = createHash('sha256').update(MODEL).digest('hex');
+
+export interface EnclaveWorld {
+  readonly kms: KmsWorld;
+  readonly nsmStateDir: string;
+  readonly config: EnclaveConfig;
+  readonly keyConfig: KeyConfig;
+  readonly keyConfigBytes: Uint8Array;
+  stop(): Promise<void>;
+}
+
+/** KMS with the release's session and model keys, and the sealed model. */
+export async function enclaveWorld(options: { pcr0?: string } = {}): Promise<EnclaveWorld> {
+  const nsmStateDir = mkdtempSync(join(tmpdir(), 'pp-nsm-'));
+  const kms = await kmsWorld({ nsmStateDir });
+  const pcr0 = options.pcr0 ?? MEASUREMENT.pcr0;
+  const sessionKeyArn = await kms.createKey({ spec: 'session', pcr0 });
+  const modelKeyArn = await kms.createKey({ spec: 'model', pcr0 });
+  const dataKey = randomBytes(32);
+  const wrapped = await kms.client('modelOwner').send(new EncryptCommand({ KeyId: modelKeyArn, Plaintext: dataKey }));
+  const spki = (await kms.client('publisher').send(new GetPublicKeyCommand({ KeyId: sessionKeyArn }))).PublicKey!;
+  const keyConfigBytes = sessionKeyConfigBytes(spki);
+  return {
+    kms,
+    nsmStateDir,
+    keyConfig: decodeKeyConfig(keyConfigBytes),
+    keyConfigBytes,
+    config: {
+      releaseId: '2026.11.27-local',
+      sessionKeyArn,
+      modelKeyArn,
+      encryptedModelDataKey: wrapped.CiphertextBlob!,
+      sealedModel: sealModel(dataKey, MODEL),
+      modelSha256: MODEL_SHA256,
+    },
+    stop: () => kms.stop(),
+  };
+}
+
+export interface RunningStack {
+  readonly enclave: RunningEnclave;
+  readonly parent: ParentProxy;
+  readonly parentUrl: string;
+  readonly logs: string[];
+  stop(): Promise<void>;
+}
+
+export async function runInProcess(
+  world: EnclaveWorld,
+  options: { deadlines?: Deadlines; nsm?: Partial<NsmEmulatorOptions>; config?: Partial<EnclaveConfig>; kmsRatePerSecond?: number } = {},
+): Promise<RunningStack> {
+  const nsm = await world.kms.nsm({ measurement: MEASUREMENT, ...options.nsm });
+  const enclave = await startEnclave({
+    nsm,
+    region: REGION,
+    kmsEndpointOverride: world.kms.url,
+    listen: { host: '127.0.0.1', port: 0 },
+    deadlines: options.deadlines ?? 'off',
+    ...(options.kmsRatePerSecond ? { kmsRatePerSecond: options.kmsRatePerSecond } : {}),
+    config: { ...world.config, ...options.config },
+  });
+  const logs: string[] = [];
+  const parent = new ParentProxy({
+    enclave: enclave.address,
+    credentials: async () => ({ accessKeyId: IDENTITIES.worker.accessKeyId, secretAccessKey: IDENTITIES.worker.secretAccessKey }),
+    logSink: (line) => logs.push(line),
+  });
+  const parentUrl = await parent.start();
+  return {
+    enclave,
+    parent,
+    parentUrl,
+    logs,
+    async stop() {
+      await parent.stop();
+      await enclave.close();
+    },
+  };
+}
+
+export interface ClientCall {
+  path?: string;
+  method?: string;
+  body?: unknown;
+  rawBody?: Uint8Array;
+  date?: string | null;
+}
+
+/** Builds a padded BHTTP request, encapsulated to the key. */
+export async function encryptRequest(keyConfig: KeyConfig, call: ClientCall) {
+  const headers = [{ name: 'content-type', value: 'application/json' }];
+  if (call.date !== null) headers.push({ name: 'date', value: call.date ?? new Date().toUTCString() });
+  const bhttp = encodeBhttpRequest({
+    method: call.method ?? 'POST',
+    scheme: 'https',
+    authority: 'enclave',
+    path: call.path ?? '/v1/summarize',
+    headers,
+    content: call.rawBody ?? new TextEncoder().encode(JSON.stringify(call.body ?? {})),
+    trailers: [],
+  });
+  return encapsulateRequest(keyConfig, padToBucket(bhttp));
+}
+
+export async function post(parentUrl: string, body: Uint8Array, contentType = 'message/ohttp-req', method = 'POST') {
+  const response = await fetch(`${parentUrl}/v1/ohttp`, { method, headers: { 'content-type': contentType }, ...(method === 'POST' ? { body } : {}) });
+  return { status: response.status, body: new Uint8Array(await response.arrayBuffer()), headers: response.headers };
+}
+
+/** A whole exchange: encrypt, post through the parent, decrypt; the inner status and JSON. */
+export async function exchange(stack: RunningStack, keyConfig: KeyConfig, call: ClientCall) {
+  const { encapsulated, context } = await encryptRequest(keyConfig, call);
+  const outer = await post(stack.parentUrl, encapsulated);
+  if (outer.status !== 200) return { outer: outer.status, status: outer.status, json: JSON.parse(new TextDecoder().decode(outer.body)) };
+  const inner = decodeBhttpResponse(await context.decapsulateResponse(outer.body));
+  return { outer: 200, status: inner.status, json: JSON.parse(new TextDecoder().decode(inner.content)) };
+}
+
+export const SAMPLE_CHAT = {
+  requester: 'Ana',
+  messages: [
+    { sender: 'Ana', time: '2026-11-27T09:00:00Z', text: 'Are we still doing the picnic on Saturday?' },
+    { sender: 'Ben', time: '2026-11-27T09:01:00Z', text: 'Yes! The picnic is on. I will bring sandwiches.' },
+    { sender: 'Cai', time: '2026-11-27T09:02:00Z', text: 'Great, picnic at the lake then. Can someone bring a blanket?' },
+    { sender: 'Ben', time: '2026-11-27T09:03:00Z', text: "We decided on 11am at the lake, right?" },
+  ],
+};
