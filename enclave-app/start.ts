@@ -4,7 +4,7 @@
 // address is a Unix socket in AWS (socat bridges it to vsock) and may be TCP on
 // loopback only in a local build.
 
-import { createLogger, type AllowlistLogger } from '../protocol';
+import { createLogger, KMS_KEY_ARN, type AllowlistLogger } from '../protocol';
 import type { ModelBackend } from './features/api';
 import { PlaceholderEngine } from './features/placeholder-engine';
 import { EnclaveKms } from './kms/client';
@@ -25,7 +25,11 @@ export interface StartEnclaveOptions {
   readonly region: string;
   /** Local builds only (enforced by enclave-app/kms/endpoint.ts). */
   readonly kmsEndpointOverride?: string;
-  readonly config: EnclaveConfig;
+  /**
+   * The boot configuration; or, for the production entry, the parts compiled into the
+   * image (release id, model hash), the rest arriving from the parent in a `boot` frame.
+   */
+  readonly config: EnclaveConfig | { readonly fromParent: CompiledRelease };
   readonly listen: ListenAddress;
   readonly deadlines?: Deadlines;
   /** This worker's share of the account's KMS ECC request quota. */
@@ -45,6 +49,27 @@ export interface RunningEnclave {
 
 export const DEFAULT_CLOCK_SKEW_MS = 120_000;
 
+/** What a release compiles into the enclave bundle, so it is part of PCR0. */
+export interface CompiledRelease {
+  readonly releaseId: string;
+  readonly modelSha256: string;
+}
+
+/**
+ * The parent's `boot` frame: only what the deployment decides (key ARNs, the wrapped
+ * model key and the sealed model). Each is checked at boot against the measurement (key
+ * policies name this PCR0; the model must hash to the compiled-in value), so a parent
+ * can make the enclave refuse to serve but never serve under anything else. The first
+ * well-formed frame wins.
+ */
+export function bootConfigFrom(m: ReadonlyMap<string, unknown>, release: CompiledRelease): EnclaveConfig | undefined {
+  const [sessionKeyArn, modelKeyArn, encryptedModelDataKey, sealedModel] = ['sessionKeyArn', 'modelKeyArn', 'encryptedModelDataKey', 'sealedModel'].map((k) => m.get(k));
+  if (typeof sessionKeyArn !== 'string' || !KMS_KEY_ARN.test(sessionKeyArn)) return undefined;
+  if (typeof modelKeyArn !== 'string' || !KMS_KEY_ARN.test(modelKeyArn)) return undefined;
+  if (!(encryptedModelDataKey instanceof Uint8Array) || !(sealedModel instanceof Uint8Array)) return undefined;
+  return { releaseId: release.releaseId, modelSha256: release.modelSha256, sessionKeyArn, modelKeyArn, encryptedModelDataKey, sealedModel };
+}
+
 export async function startEnclave(options: StartEnclaveOptions): Promise<RunningEnclave> {
   if ('port' in options.listen && typeof __PP_BUILD__ !== 'undefined' && __PP_BUILD__ === 'production') {
     throw new Error('a production build listens on the vsock bridge socket only');
@@ -53,7 +78,24 @@ export async function startEnclave(options: StartEnclaveOptions): Promise<Runnin
   const credentials = new PushedCredentials();
   let enclave: Enclave | undefined;
   let handler: RequestHandler | undefined;
-  const listener = new EnclaveListener({ enclave: () => enclave, handler: () => handler, credentials });
+  let resolveBoot: ((c: EnclaveConfig) => void) | undefined;
+  const bootConfig: Promise<EnclaveConfig> =
+    'fromParent' in options.config
+      ? new Promise((resolve) => {
+          resolveBoot = resolve;
+        })
+      : Promise.resolve(options.config);
+  const fromParent = 'fromParent' in options.config ? options.config.fromParent : undefined;
+  const onBoot = fromParent
+    ? (m: ReadonlyMap<string, unknown>) => {
+        const config = bootConfigFrom(m, fromParent);
+        if (config && resolveBoot) {
+          resolveBoot(config);
+          resolveBoot = undefined;
+        }
+      }
+    : undefined;
+  const listener = new EnclaveListener({ enclave: () => enclave, handler: () => handler, credentials, ...(onBoot ? { onBoot } : {}) });
   const logger = createLogger('enclave', listener.logSink, now);
   const address = await listener.listen(options.listen);
   const nsm = new NsmClient(options.nsm);
@@ -65,8 +107,9 @@ export async function startEnclave(options: StartEnclaveOptions): Promise<Runnin
   });
   const skew = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
   const booted = (async () => {
+    const config = await bootConfig;
     await credentials.ready();
-    const e = await Enclave.boot({ nsm, kms, config: options.config, logger, now });
+    const e = await Enclave.boot({ nsm, kms, config, logger, now });
     const engine = (options.engine ?? PlaceholderEngine.fromModel)(e.model);
     handler = new RequestHandler({
       keys: () => e.keys(),

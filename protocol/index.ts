@@ -250,3 +250,4 @@ export {
   type TokenRequest,
 } from './privacy-pass';
 export { LIMITS, TONES, type Chat, type ChatMessage, type ComposeRequest, type ComposeResult, type SummarizeResult, type Tone } from './features';
+export { KMS_KEY_ARN, RELEASE_ID } from './formats/common';

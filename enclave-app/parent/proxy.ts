@@ -45,6 +45,16 @@ export interface ParentProxyOptions {
   /** Where the proxy's own log lines and the enclave's go. */
   readonly logSink?: (line: string) => void;
   readonly requestTimeoutMs?: number;
+  /**
+   * The deployment's boot parameters for a production image (which compiles in only its
+   * release id and model hash): sent once on connecting, before credentials.
+   */
+  readonly bootConfig?: {
+    readonly sessionKeyArn: string;
+    readonly modelKeyArn: string;
+    readonly encryptedModelDataKey: Uint8Array;
+    readonly sealedModel: Uint8Array;
+  };
 }
 
 interface Pending {
@@ -97,6 +107,8 @@ export class ParentProxy {
       p.resolve(m);
     });
     this.channel = socket;
+    const boot = this.options.bootConfig;
+    if (boot) socket.write(encodeFrame({ t: 'boot', sessionKeyArn: boot.sessionKeyArn, modelKeyArn: boot.modelKeyArn, encryptedModelDataKey: boot.encryptedModelDataKey, sealedModel: boot.sealedModel }));
     await this.pushCredentials();
     return socket;
   }

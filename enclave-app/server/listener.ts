@@ -1,21 +1,25 @@
 // The enclave's end of the parent channel. The parent connects and exchanges frames:
 //   parent → enclave: {t: "request", id, body} | {t: "health", id} | {t: "attestation", id}
 //                     | {t: "credentials", accessKeyId, secretAccessKey, sessionToken?, expiration?}
+//                     | {t: "boot", sessionKeyArn, modelKeyArn, encryptedModelDataKey, sealedModel}
 //   enclave → parent: {t: "response", id, status, body, code, retryAfter?} | {t: "health", id, …}
 //                     | {t: "attestation", id, document} | {t: "log", line}
 // Logs leave the enclave only here, as lines the allowlisted logger produced.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import type { DInput, DValue } from '../../protocol';
-import { asMessage, encodeFrame, onFrames } from '../transport/frames';
+import { asMessage, encodeFrame, onFrames, type Message } from '../transport/frames';
 import type { PushedCredentials } from './credentials';
 import type { Enclave } from './enclave';
 import type { RequestHandler } from './handler';
 
 /** Where the enclave listens: a Unix socket (bridged to vsock by socat in AWS) or, in a local build, TCP on loopback. */
-export type ListenAddress = { readonly path: string } | { readonly host: '127.0.0.1'; readonly port: number };
+export type ListenAddress = { readonly path: string } | { readonly host: typeof LOOPBACK; readonly port: number };
+const LOOPBACK = '127.0.0.1';
 
 const MAX_PENDING_LOG_LINES = 1000;
+
+declare const __PP_BUILD__: string | undefined;
 
 export class EnclaveListener {
   private server: Server | undefined;
@@ -27,6 +31,8 @@ export class EnclaveListener {
       readonly enclave: () => Enclave | undefined;
       readonly handler: () => RequestHandler | undefined;
       readonly credentials: PushedCredentials;
+      /** The deployment's boot parameters from the parent (production entry only). */
+      readonly onBoot?: (message: Message) => void;
     },
   ) {}
 
@@ -87,6 +93,9 @@ export class EnclaveListener {
         });
         return;
       }
+      case 'boot':
+        this.deps.onBoot?.(m);
+        return;
       default:
         return;
     }
@@ -102,9 +111,16 @@ export class EnclaveListener {
       for (const line of this.pendingLogs.splice(0)) this.send(socket, { t: 'log', line });
       onFrames(socket, (m) => void this.onMessage(socket, m));
     });
-    await new Promise<void>((resolve) => ('path' in address ? this.server!.listen(address.path, resolve) : this.server!.listen(address.port, address.host, resolve)));
-    const bound = this.server.address();
-    return typeof bound === 'object' && bound && 'port' in address ? { host: '127.0.0.1', port: bound.port } : address;
+    const server = this.server;
+    if ('path' in address) {
+      await new Promise<void>((resolve) => server.listen(address.path, resolve));
+      return address;
+    }
+    // TCP on loopback is for local builds; a production bundle has none of it (compiled out).
+    if (typeof __PP_BUILD__ !== 'undefined' && __PP_BUILD__ === 'production') throw new Error('a production build listens on the vsock bridge socket only');
+    await new Promise<void>((resolve) => server.listen(address.port, address.host, resolve));
+    const bound = server.address();
+    return { host: address.host, port: typeof bound === 'object' && bound ? bound.port : address.port };
   }
 
   async close(): Promise<void> {
