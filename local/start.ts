@@ -50,7 +50,9 @@ async function expectTamper(path: PrivatePath, name: string, fetchImpl: typeof f
   const err = await client.summarize(chat).catch((e: unknown) => e);
   client.optOut();
   const sent = path.recorded.filter((r) => r.component === 'relay' && r.request.path === '/v1/ohttp').length - before;
-  if (!(err instanceof TamperAlert) || emitted !== 1 || sent !== 0) throw new Error(`${name}: expected a TamperAlert and nothing sent`);
+  if (!(err instanceof TamperAlert) || emitted !== 1 || sent !== 0) {
+    throw new Error(`${name}: expected a TamperAlert and nothing sent, got ${err instanceof Error ? `${err.name} ${(err as { code?: string }).code ?? err.message}` : 'success'} (alerts ${emitted}, sent ${sent})`);
+  }
   out(`  ${name}: TamperAlert at step "${err.step}", code ${err.code}; requests sent: 0`);
 }
 
@@ -110,8 +112,13 @@ async function main(): Promise<void> {
     out(`  enclave from modified code (PCR0 ${modified.pcr0.slice(0, 16)}…): KMS refused DeriveSharedSecret (${denied.code})`);
     // 2. An unlogged extra key in the bundle.
     await expectTamper(path, 'bundle with an unlogged extra key', rewritingFetch((b) => {
-      const spki = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' });
-      const extra = { ...b.keys[0]!, keyConfig: sessionKeyConfigBytes(new Uint8Array(spki)), kmsKeyArn: b.keys[0]!.kmsKeyArn.replace(/key\/.*/, 'key/00000000-0000-4000-8000-00000000beef') };
+      // A fresh P-256 key whose key id (a byte of its hash) differs from the logged key's.
+      let keyConfig: Uint8Array;
+      do {
+        const spki = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' });
+        keyConfig = sessionKeyConfigBytes(new Uint8Array(spki));
+      } while (b.keys.some((k) => k.keyConfig[0] === keyConfig[0]));
+      const extra = { ...b.keys[0]!, keyConfig, kmsKeyArn: b.keys[0]!.kmsKeyArn.replace(/key\/.*/, 'key/00000000-0000-4000-8000-00000000beef') };
       return encodeKeyBundle({ ...b, keys: [...b.keys, extra].sort((x, y) => x.keyConfig[0]! - y.keyConfig[0]!) });
     }), chat);
     // 3. A bundle whose attestation is of an unreleased measurement (correctly bound).
