@@ -114,6 +114,7 @@ describe('the production bundle of the enclave entry', () => {
     const text = bundle({});
     expect(text).not.toContain(LOCAL_ENDPOINT_MARKER);
     expect(text).not.toContain('127.0.0.1');
+    expect(text).not.toMatch(/listen\(address\.port, address\.host/);
     expect(text).not.toMatch(/NsmEmulator|nsm-emulator|kms-emulator|createRoot|loadOrCreateRoot/);
     // The only certificate inside is the AWS Nitro root the protocol module pins; no emulator root.
     const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];

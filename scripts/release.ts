@@ -1,0 +1,195 @@
+// `npm run release`: how a release comes to exist (DESIGN.md §5b).
+//
+//   build    bundles enclave-app/main.ts with esbuild (every dependency inside, so it is
+//            measured too), compiling in the release id, the model's SHA-256, the region
+//            and __PP_BUILD__ = "production"; adds the NSM bridge helper's source; measures
+//            the image with the shared `measure` (kind `emulated`) or takes the PCRs from
+//            `nitro-cli build-enclave` output (kind `nitro`); writes the release manifest.
+//   publish  after deploy: appends the release and its session-key entry (the deployed
+//            key's exact GetKeyPolicy and DescribeKey bytes) through the log writer.
+//
+// Same commit, same inputs → same bytes and the same manifest, in any directory: esbuild
+// paths are relative to the source root and nothing reads the clock (createdAt is
+// SOURCE_DATE_EPOCH or the commit time).
+
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { buildSync } from 'esbuild';
+import { DescribeKeyCommand, GetKeyPolicyCommand, GetPublicKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import {
+  encodeReleaseManifest,
+  measure,
+  parseStrictJson,
+  releaseEntryFromManifest,
+  sessionKeyConfigBytes,
+  type EnclaveBundle,
+  type LogEntry,
+  type ReleaseManifest,
+} from '../protocol';
+import { DEFAULT_LEXICON } from '../enclave-app/features/placeholder-engine';
+
+const ROOT = join(__dirname, '..');
+export const RELEASE_PLATFORM = 'emulated-nitro/node-20';
+export const BUILD_RECIPE = 'npm ci --ignore-scripts && npm run release -- build (see docs/release.md)';
+
+export interface ReleaseBuildOptions {
+  /** The source tree to build (a checkout of `sourceCommit`). Default: this repository. */
+  readonly root?: string;
+  readonly releaseId: string;
+  readonly region: string;
+  /** The model file's SHA-256 (hex), compiled into the enclave. */
+  readonly modelSha256: string;
+  readonly sourceCommit: string;
+  /** Unix seconds: SOURCE_DATE_EPOCH or the commit time, never the clock. */
+  readonly createdAt: number;
+  /** `nitro-cli build-enclave` output (JSON with Measurements.PCR0..2), for kind `nitro`. */
+  readonly nitroMeasurements?: string;
+}
+
+export interface BuiltRelease {
+  readonly bundle: EnclaveBundle;
+  readonly manifest: ReleaseManifest;
+  readonly manifestJson: string;
+}
+
+/** The enclave image's files: the bundled app and the NSM bridge helper's source. */
+export function enclaveImageFiles(options: ReleaseBuildOptions): Map<string, Uint8Array> {
+  const root = options.root ?? ROOT;
+  if (!/^[0-9a-f]{64}$/.test(options.modelSha256)) throw new Error('modelSha256 must be 64 lower-case hex digits');
+  const out = buildSync({
+    absWorkingDir: root,
+    entryPoints: [join(root, 'enclave-app', 'main.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    write: false,
+    minifySyntax: true,
+    legalComments: 'none',
+    // cbor-extract is native and optional (cbor-x falls back to JavaScript); it stays out of the image.
+    external: ['cbor-extract'],
+    define: {
+      __PP_BUILD__: '"production"',
+      __PP_RELEASE_ID__: JSON.stringify(options.releaseId),
+      __PP_MODEL_SHA256__: JSON.stringify(options.modelSha256),
+      __PP_REGION__: JSON.stringify(options.region),
+    },
+    logLevel: 'silent',
+  });
+  return new Map([
+    ['enclave/main.js', out.outputFiles[0]!.contents],
+    ['enclave/nsm-bridge.c', new Uint8Array(readFileSync(join(root, 'enclave-app', 'nsm', 'bridge', 'nsm-bridge.c')))],
+  ]);
+}
+
+function nitroPcrs(json: string): { pcr0: string; pcr1: string; pcr2: string } {
+  const parsed = parseStrictJson(json) as { Measurements?: Record<string, unknown> };
+  const m = parsed.Measurements ?? {};
+  const pcr = (k: string) => {
+    const v = m[k];
+    if (typeof v !== 'string' || !/^[0-9a-f]{96}$/.test(v)) throw new Error(`nitro-cli measurements: ${k} is not 48 bytes of hex`);
+    return v;
+  };
+  if (typeof m.HashAlgorithm !== 'string' || !m.HashAlgorithm.startsWith('Sha384')) throw new Error('nitro-cli measurements: not SHA-384');
+  return { pcr0: pcr('PCR0'), pcr1: pcr('PCR1'), pcr2: pcr('PCR2') };
+}
+
+export function buildRelease(options: ReleaseBuildOptions): BuiltRelease {
+  const bundle: EnclaveBundle = { platform: RELEASE_PLATFORM, files: enclaveImageFiles(options) };
+  const measured = measure(bundle);
+  const nitro = options.nitroMeasurements !== undefined ? nitroPcrs(options.nitroMeasurements) : undefined;
+  const manifest: ReleaseManifest = {
+    version: 1,
+    releaseId: options.releaseId,
+    kind: nitro ? 'nitro' : 'emulated',
+    measurements: nitro ?? { pcr0: measured.pcr0, pcr1: measured.pcr1, pcr2: measured.pcr2 },
+    imageSha384: measured.imageSha384,
+    modelSha256: options.modelSha256,
+    sourceCommit: options.sourceCommit,
+    buildRecipe: BUILD_RECIPE,
+    createdAt: options.createdAt,
+  };
+  return { bundle, manifest, manifestJson: encodeReleaseManifest(manifest) };
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export interface PublishOptions {
+  readonly manifest: ReleaseManifest;
+  readonly sessionKeyArn: string;
+  /** The publisher role's KMS client (read-only calls on the key). */
+  readonly kms: KMSClient;
+  /** Appends through the log writer as the `publisher` submitter. */
+  readonly append: (entry: LogEntry, submitter: 'publisher') => Promise<{ index: number }>;
+  readonly window: { readonly notBefore: number; readonly notAfter: number };
+  /** The session key's own window (default: the release's). */
+  readonly keyWindow?: { readonly notBefore: number; readonly notAfter: number };
+}
+
+/** Appends the release, then its session key exactly as KMS describes it; returns the log indexes. */
+export async function publishRelease(options: PublishOptions): Promise<{ release: number; sessionKey: number }> {
+  const release = await options.append(releaseEntryFromManifest(options.manifest, options.window), 'publisher');
+  const keyPolicy = (await options.kms.send(new GetKeyPolicyCommand({ KeyId: options.sessionKeyArn, PolicyName: 'default' }))).Policy;
+  const described = await options.kms.send(new DescribeKeyCommand({ KeyId: options.sessionKeyArn }));
+  const publicKey = (await options.kms.send(new GetPublicKeyCommand({ KeyId: options.sessionKeyArn }))).PublicKey;
+  if (!keyPolicy || !publicKey || !described.KeyMetadata) throw new Error('KMS did not describe the session key');
+  const sessionKey = await options.append(
+    {
+      type: 'session_key',
+      releaseId: options.manifest.releaseId,
+      kmsKeyArn: options.sessionKeyArn,
+      keyConfig: sessionKeyConfigBytes(publicKey),
+      keyPolicy,
+      describeKey: JSON.stringify({ KeyMetadata: described.KeyMetadata }),
+      ...(options.keyWindow ?? options.window),
+    },
+    'publisher',
+  );
+  return { release: release.index, sessionKey: sessionKey.index };
+}
+
+// ---------------------------------------------------------------------------
+// Command line: npm run release -- [build] --release-id <id> --region <region>
+//   [--model <file>] [--commit <sha>] [--created-at <unix>] [--nitro-measurements <file>] [--out <dir>]
+
+function arg(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function git(args: string[]): string {
+  return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+}
+
+function main(argv: string[]): void {
+  const args = argv[0] === 'build' ? argv.slice(1) : argv;
+  const releaseId = arg(args, 'release-id');
+  const region = arg(args, 'region');
+  if (!releaseId || !region) throw new Error('usage: npm run release -- build --release-id <id> --region <region> [--model <file>] [--commit <sha>] [--created-at <unix>] [--nitro-measurements <file>] [--out <dir>]');
+  const modelPath = arg(args, 'model');
+  const model = modelPath ? new Uint8Array(readFileSync(modelPath)) : new TextEncoder().encode(JSON.stringify(DEFAULT_LEXICON));
+  const sourceCommit = arg(args, 'commit') ?? git(['rev-parse', 'HEAD']);
+  const createdAt = Number(arg(args, 'created-at') ?? process.env.SOURCE_DATE_EPOCH ?? git(['log', '-1', '--format=%ct', sourceCommit]));
+  const nitroPath = arg(args, 'nitro-measurements');
+  const built = buildRelease({ releaseId, region, modelSha256: sha256Hex(model), sourceCommit, createdAt, ...(nitroPath ? { nitroMeasurements: readFileSync(nitroPath, 'utf8') } : {}) });
+  const out = join(arg(args, 'out') ?? join(ROOT, 'dist', 'release'), releaseId);
+  for (const [path, bytes] of built.bundle.files) {
+    mkdirSync(dirname(join(out, 'image', path)), { recursive: true });
+    writeFileSync(join(out, 'image', path), bytes);
+  }
+  writeFileSync(join(out, 'manifest.json'), built.manifestJson);
+  process.stdout.write(`${built.manifest.kind} release ${releaseId}: PCR0 ${built.manifest.measurements.pcr0}\n${join(out, 'manifest.json')}\n`);
+}
+
+if (require.main === module) {
+  try {
+    main(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`release: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+}
