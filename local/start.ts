@@ -20,6 +20,9 @@ import { KmsClientError } from '../enclave-app/kms/errors';
 import { localEnclaveBundle } from './enclave-measure';
 import { SAMPLE_CHAT } from './worlds/enclave';
 import { clientConfig, privatePathWorld, type PrivatePath } from './worlds/private-path';
+import { accountToken } from './worlds/privacy-pass';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 const section = (title: string) => out(`\n== ${title}`);
@@ -155,7 +158,47 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
+/** `npm start -- --serve`: the stack stays up on fixed ports for `ppx --local` and other clients. */
+async function serve(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const portOf = (name: string, fallback: number) => {
+    const value = Number(process.env[name] ?? fallback);
+    if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${name} is not a port`);
+    return value;
+  };
+  const path = await privatePathWorld({
+    record: false,
+    ports: { relay: portOf('PP_RELAY_PORT', 8787), gateway: portOf('PP_GATEWAY_PORT', 8788), issuer: portOf('PP_ISSUER_PORT', 8789), log: portOf('PP_LOG_PORT', 8790) },
+  });
+  const config = clientConfig(path);
+  const endpoints = {
+    relayUrls: config.relayUrls,
+    issuerUrl: config.issuerUrl,
+    issuerName: config.issuerName,
+    originName: config.originName,
+    gatewayUrl: path.gatewayUrl,
+    logUrl: path.logUrl,
+    log: config.log,
+    attestationRootPem: path.world.kms.rootPem,
+  };
+  const dir = process.env.PP_LOCAL_DIR ?? join(process.cwd(), '.local');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
+  const credential = await accountToken('local-user', { iat: Math.floor(Date.now() / 1000), expiresIn: 3600 });
+  out('Private Processing: local stack serving on 127.0.0.1 (LOCAL TRUST: the attestation emulator\'s root; never for production)');
+  out(`  relay ${path.relayUrl}  gateway ${path.gatewayUrl}  issuer ${path.issuerUrl}  log ${path.logUrl}`);
+  out(`  endpoints and local trust anchors: ${join(dir, 'endpoints.json')}`);
+  out(`  account credential for the local issuer (valid 1 hour): ${credential}`);
+  out('  publication delay: 0 in this local configuration (72 hours in production)');
+  out('serving; Ctrl-C stops');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await path.stop();
+}
+
+(process.argv.includes('--serve') ? serve() : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`npm start failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`);

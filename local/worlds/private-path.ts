@@ -53,15 +53,24 @@ export interface PrivatePath {
   stop(): Promise<void>;
 }
 
-function recording(component: string, recorded: Recorded[], handler: (r: HttpRequest) => Promise<HttpResponse>) {
+function recording(component: string, recorded: Recorded[] | undefined, handler: (r: HttpRequest) => Promise<HttpResponse>) {
   return async (request: HttpRequest) => {
     const response = await handler(request);
-    recorded.push({ component, request, response });
+    recorded?.push({ component, request, response });
     return response;
   };
 }
 
-export async function privatePathWorld(options: { workers?: number; kmsRatePerSecond?: number } = {}): Promise<PrivatePath> {
+export interface PrivatePathOptions {
+  readonly workers?: number;
+  readonly kmsRatePerSecond?: number;
+  /** Fixed loopback ports (default: any free port). */
+  readonly ports?: { readonly relay?: number; readonly gateway?: number; readonly issuer?: number; readonly log?: number };
+  /** Keep every hop's requests for inspection (default true; off for a long-running stack). */
+  readonly record?: boolean;
+}
+
+export async function privatePathWorld(options: PrivatePathOptions = {}): Promise<PrivatePath> {
   const now = Math.floor(Date.now() / 1000);
   const world = await enclaveWorld();
   const stacks: RunningStack[] = [];
@@ -75,6 +84,8 @@ export async function privatePathWorld(options: { workers?: number; kmsRatePerSe
   const stack = stacks[0]!;
   const issuerKey = await generateIssuerKey({ notBefore: now - 60, signUntil: now + 7 * 86_400, notAfter: now + 9 * 86_400 });
   const recorded: Recorded[] = [];
+  const keep = options.record === false ? undefined : recorded;
+  const port = (name: keyof NonNullable<PrivatePathOptions['ports']>) => (options.ports?.[name] !== undefined ? { port: options.ports[name] } : {});
   const logs: Record<string, string[]> = { issuer: [], relay: [], gateway: [], parent: stack.logs };
 
   // A real log: release, session key (exactly as KMS describes it) and issuer key, cosigned by two witnesses.
@@ -92,26 +103,29 @@ export async function privatePathWorld(options: { workers?: number; kmsRatePerSe
 
   const { issuer, lines } = await issuerWorld({ records: [issuerKey], clock: { get seconds() { return Math.floor(Date.now() / 1000); } } });
   logs.issuer = lines;
-  const issuerServed = await serveHandler(recording('issuer', recorded, (r) => issuer.handle(r)), { maxBody: 4096 });
+  const issuerServed = await serveHandler(recording('issuer', keep, (r) => issuer.handle(r)), { maxBody: 4096, ...port('issuer') });
 
   const registry = new WorkerRegistry({ discover: () => stacks.map((s) => s.parentUrl) });
   await registry.refresh();
+  // Health checks go on: the enclave re-attests every few minutes and the bundle must carry a fresh document.
+  const healthChecks = setInterval(() => void registry.refresh().catch(() => undefined), 60_000);
+  healthChecks.unref();
   const spends = new MemorySpendStore();
   const gateway = new Gateway({ issuerName: ISSUER_NAME, originName: ORIGIN_NAME, log: view, spends, workers: registry, logger: createLogger('gateway', (l) => logs.gateway!.push(l)) });
-  const gatewayServed = await serveHandler(recording('gateway', recorded, (r) => gateway.handle(r)), { maxBody: 2 * 1024 * 1024 });
+  const gatewayServed = await serveHandler(recording('gateway', keep, (r) => gateway.handle(r)), { maxBody: 2 * 1024 * 1024, ...port('gateway') });
 
   // The log's public bucket: the writer's storage, read-only.
   const logServed = await serveHandler(
-    recording('log', recorded, async (r): Promise<HttpResponse> => {
+    recording('log', keep, async (r): Promise<HttpResponse> => {
       const bytes = r.method === 'GET' ? await logStorage.read(r.path.slice(1)) : undefined;
       return bytes
         ? { status: 200, headers: { 'content-type': 'application/octet-stream', 'cache-control': 'max-age=10' }, body: bytes }
         : { status: 404, headers: { 'content-type': 'text/plain' }, body: new Uint8Array() };
     }),
-    { maxBody: 0 },
+    { maxBody: 0, ...port('log') },
   );
   const relay = new Relay({ gatewayUrl: gatewayServed.url, logUrl: logServed.url, logger: createLogger('relay', (l) => logs.relay!.push(l)) });
-  const relayServed = await serveHandler(recording('relay', recorded, (r) => relay.handle(r)), { maxBody: 2 * 1024 * 1024 });
+  const relayServed = await serveHandler(recording('relay', keep, (r) => relay.handle(r)), { maxBody: 2 * 1024 * 1024, ...port('relay') });
 
   const served: ServedHandler[] = [issuerServed, gatewayServed, logServed, relayServed];
   return {
@@ -134,6 +148,7 @@ export async function privatePathWorld(options: { workers?: number; kmsRatePerSe
     log,
     logStorage,
     async stop() {
+      clearInterval(healthChecks);
       for (const s of served) await s.close();
       for (const s of stacks) await s.stop();
       await world.stop();

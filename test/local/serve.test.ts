@@ -1,0 +1,64 @@
+// `npm start -- --serve`: the stack stays up on the given ports, writes its endpoints and
+// local trust anchor, prints an account credential, and a client configured from those
+// alone gets a verified summary. SIGTERM stops it with status 0.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PrivateProcessingClient } from '../../client';
+import { SAMPLE_CHAT } from '../helpers/enclave';
+
+jest.setTimeout(120_000);
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+test('serve mode: endpoints.json, a credential, and a working stack until SIGTERM', async () => {
+  const root = join(__dirname, '..', '..');
+  const dir = mkdtempSync(join(tmpdir(), 'pp-serve-'));
+  const ports = { PP_RELAY_PORT: await freePort(), PP_GATEWAY_PORT: await freePort(), PP_ISSUER_PORT: await freePort(), PP_LOG_PORT: await freePort() };
+  const child = spawn(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'local', 'start.ts'), '--serve'], {
+    cwd: root,
+    env: { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), PP_LOCAL_DIR: dir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    for (let i = 0; i < 600 && !stdout.includes('serving; Ctrl-C stops'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(stdout).toContain('LOCAL TRUST');
+    expect(stdout).toContain(`relay http://127.0.0.1:${ports.PP_RELAY_PORT}`);
+    const credential = /account credential for the local issuer \(valid 1 hour\): (\S+)/.exec(stdout)![1]!;
+    const endpointsPath = join(dir, 'endpoints.json');
+    expect(statSync(endpointsPath).mode & 0o777).toBe(0o600);
+    const endpoints = JSON.parse(readFileSync(endpointsPath, 'utf8'));
+    expect(endpoints.relayUrls).toEqual([`http://127.0.0.1:${ports.PP_RELAY_PORT}`]);
+
+    const client = new PrivateProcessingClient({
+      relayUrls: endpoints.relayUrls,
+      issuerUrl: endpoints.issuerUrl,
+      issuerName: endpoints.issuerName,
+      originName: endpoints.originName,
+      log: endpoints.log,
+      accountCredential: async () => credential,
+      local: { attestationRootPem: endpoints.attestationRootPem },
+      wallet: { batchSize: 2, intervalMs: 3_600_000, jitterMs: 5, capacity: 2 },
+    });
+    client.optIn();
+    const wallet = (client as unknown as { wallet: { size: number } }).wallet;
+    for (let i = 0; i < 400 && wallet.size < 2; i++) await new Promise((r) => setTimeout(r, 25));
+    const summary = await client.summarize({ id: 'serve', ...SAMPLE_CHAT });
+    expect(summary.summary).toMatch(/picnic/i);
+    client.optOut();
+  } finally {
+    child.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
+});
