@@ -131,6 +131,11 @@ export class PrivateProcessingClient extends EventEmitter<ClientEvents> {
     return this.optedIn;
   }
 
+  /** Tokens in the wallet now (they arrive on the wallet's schedule after opt-in). */
+  get tokensAvailable(): number {
+    return this.wallet.size;
+  }
+
   /** Sets Advanced Chat Privacy for a chat as this client knows it (it also honours the chat's own setting). */
   setChatPrivacy(chatId: string, settings: { advanced: boolean }): void {
     if (settings.advanced) this.privateChats.add(chatId);

@@ -2,11 +2,12 @@
 // local trust anchor, prints an account credential, and a client configured from those
 // alone gets a verified summary. SIGTERM stops it with status 0.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PrivateProcessingClient } from '../../client';
+import { EXIT, ppx } from '../../client/cli/ppx';
 import { SAMPLE_CHAT } from '../helpers/enclave';
 
 jest.setTimeout(120_000);
@@ -57,6 +58,18 @@ test('serve mode: endpoints.json, a credential, and a working stack until SIGTER
     const summary = await client.summarize({ id: 'serve', ...SAMPLE_CHAT });
     expect(summary.summary).toMatch(/picnic/i);
     client.optOut();
+
+    // ppx against the served stack, configured by endpoints.json and the printed credential alone.
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l), env: { PP_LOCAL_DIR: dir, PPX_ACCOUNT_TOKEN: credential }, cwd: root };
+    expect(await ppx(['verify', '--local'], io)).toBe(EXIT.OK);
+    expect(out.join('\n')).toMatch(/^binding +user_data binds key config/m);
+    const chatPath = join(dir, 'chat.json');
+    writeFileSync(chatPath, JSON.stringify({ id: 'serve-ppx', ...SAMPLE_CHAT }));
+    expect(await ppx(['summarize', chatPath, '--local', '--json'], io)).toBe(EXIT.OK);
+    expect(JSON.parse(out.at(-1)!).summary).toMatch(/picnic/i);
+    expect(err.every((l) => l.includes('LOCAL TRUST'))).toBe(true);
   } finally {
     child.kill('SIGTERM');
   }
