@@ -13,8 +13,6 @@ import {
   entryBundlePath,
   formatCheckpoint,
   formatSignatureLine,
-  generateCosignerKey,
-  generateNoteKey,
   keyPolicyJson,
   logEntryLeafHash,
   parseCosignerSignerKey,
@@ -24,10 +22,7 @@ import {
   tokenKeyIdOf,
   type LogEntry,
 } from '../../protocol';
-import { LogWriter, type WitnessEndpoint } from '../../lambdas/log-writer/log';
 import { MemoryStorage } from '../../lambdas/log-writer/storage';
-import { MemoryWitnessState } from '../../lambdas/witness/state';
-import { Witness } from '../../lambdas/witness/witness';
 import { SPKI } from './formats';
 
 export { ACCOUNT, Clock, LOG_KEY, logWorld, ORIGIN, PCR0, REGION, releaseEntry, T0, WITNESS_KEYS, witnessFor } from '../../local/worlds/tlog';
