@@ -6,7 +6,7 @@ import { PrivateProcessingClient, type PrivateProcessingConfig } from '../client
 import { LogSync } from '../client/log/sync';
 import { verifyBundle } from '../client/verify';
 import { SAMPLE_CHAT } from '../test/helpers/enclave';
-import { CLIENT_LOG_CONFIG, clientConfig, privatePathWorld } from '../test/helpers/private-path';
+import { CLIENT_LOG_CONFIG, clientConfig, privatePathWorld, waitForTokens } from '../test/helpers/private-path';
 import { measure, percentile, printTable } from './harness';
 
 export async function clientBenchmarks(): Promise<void> {
@@ -14,10 +14,6 @@ export async function clientBenchmarks(): Promise<void> {
   const path = await privatePathWorld({ kmsRatePerSecond: 100_000 });
   const config = (batchSize: number): PrivateProcessingConfig =>
     clientConfig(path, { wallet: { batchSize, intervalMs: 3_600_000, jitterMs: 1, capacity: batchSize } }, `bench-${batchSize}`);
-  const waitTokens = async (client: PrivateProcessingClient, n: number) => {
-    const wallet = (client as unknown as { wallet: { size: number } }).wallet;
-    while (wallet.size < n) await new Promise((r) => setTimeout(r, 10));
-  };
   const chat = { id: 'bench', ...SAMPLE_CHAT };
   try {
     const fetchLog = async (p: string) => {
@@ -42,7 +38,7 @@ export async function clientBenchmarks(): Promise<void> {
     // Cached: one client, key verified once, 60 requests.
     const warm = new PrivateProcessingClient(config(64));
     warm.optIn();
-    await waitTokens(warm, 64);
+    await waitForTokens(warm, 64);
     await warm.summarize(chat);
     const cached: number[] = [];
     for (let i = 0; i < 60; i++) {
@@ -56,7 +52,7 @@ export async function clientBenchmarks(): Promise<void> {
     for (let i = 0; i < 8; i++) {
       const client = new PrivateProcessingClient(config(1));
       client.optIn();
-      await waitTokens(client, 1);
+      await waitForTokens(client, 1);
       clearChainCache();
       const t = performance.now();
       await client.summarize(chat);

@@ -6,8 +6,8 @@ import { publicVerif } from '@cloudflare/privacypass-ts';
 import { challengeDigest, deploymentChallenge, formatAuthorization, verifyToken } from '../protocol';
 import { blindSign } from '../lambdas/issuer/blind-sign';
 import { loadSigningKey } from '../lambdas/issuer/keys';
-import { MemorySpendStore } from '../lambdas/shared/spend-store';
-import { TokenRedeemer } from '../lambdas/shared/token-redeemer';
+import { MemorySpendStore } from '../lambdas/common/spend-store';
+import { TokenRedeemer } from '../lambdas/common/token-redeemer';
 import { accountToken, deploymentTokenChallenge, fetchToken, ISSUER_NAME, issuerKey, issuerWorld, ORIGIN_NAME, tokenRequestTo } from '../test/helpers/privacy-pass';
 import { measure, printTable } from './harness';
 

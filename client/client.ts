@@ -82,6 +82,8 @@ export class PrivateProcessingClient extends EventEmitter<ClientEvents> {
   private optedIn = false;
   private readonly privateChats = new Set<string>();
   private log: LogSync | undefined;
+  /** The live set of the last successful sync. */
+  private live: LiveSet | undefined;
   private verified: VerifiedKey | undefined;
   private readonly wallet: TokenWallet;
   private readonly fetcher: typeof fetch;
@@ -101,8 +103,8 @@ export class PrivateProcessingClient extends EventEmitter<ClientEvents> {
       originName: config.originName,
       credential: config.accountCredential,
       fetch: this.fetcher,
-      issuerKeys: async () => {
-        const live = await this.liveSet();
+      issuerKeys: async (fresh) => {
+        const live = !fresh && this.live ? this.live : await this.liveSet();
         return { ...(live.currentIssuerKey ? { current: live.currentIssuerKey } : {}), ...(live.previousIssuerKey ? { previous: live.previousIssuerKey } : {}) };
       },
       ...(config.wallet ? { schedule: config.wallet } : {}),
@@ -124,6 +126,7 @@ export class PrivateProcessingClient extends EventEmitter<ClientEvents> {
     this.optedIn = false;
     this.wallet.stop();
     this.log = undefined;
+    this.live = undefined;
     this.verified = undefined;
   }
 
@@ -191,7 +194,8 @@ export class PrivateProcessingClient extends EventEmitter<ClientEvents> {
       const alert = new TamperAlert('log', err instanceof LogSyncError ? err.code : 'FAILED', { logSize: this.log.state().size });
       throw this.alert(alert);
     }
-    return this.log.liveSet(this.now());
+    this.live = this.log.liveSet(this.now());
+    return this.live;
   }
 
   private alert(alert: TamperAlert): TamperAlert {

@@ -26,8 +26,11 @@ export interface WalletOptions {
   readonly originName: string;
   /** The account credential (a JWT from the messenger's account service). */
   readonly credential: () => Promise<string>;
-  /** The issuer keys the client's log copy says are current and previous. */
-  readonly issuerKeys: () => Promise<{ current?: IssuerKeyEntry; previous?: IssuerKeyEntry }>;
+  /**
+   * The issuer keys the client's log copy says are current and previous; `fresh` asks for
+   * a log sync first (refills, off the request path), otherwise the last synced copy will do.
+   */
+  readonly issuerKeys: (fresh: boolean) => Promise<{ current?: IssuerKeyEntry; previous?: IssuerKeyEntry }>;
   readonly fetch: typeof fetch;
   readonly schedule?: Partial<WalletSchedule>;
   readonly random?: () => number;
@@ -102,7 +105,7 @@ export class TokenWallet {
   async refill(): Promise<number> {
     if (this.tokens.length + this.schedule.batchSize > this.schedule.capacity) return 0;
     const generation = this.generation;
-    const { current } = await this.options.issuerKeys();
+    const { current } = await this.options.issuerKeys(true);
     if (!current) return 0;
     let added = 0;
     for (let i = 0; i < this.schedule.batchSize; i++) {
@@ -125,7 +128,7 @@ export class TokenWallet {
 
   /** Takes one token under the current or previous logged key, or undefined. */
   async take(): Promise<Uint8Array | undefined> {
-    const { current, previous } = await this.options.issuerKeys();
+    const { current, previous } = await this.options.issuerKeys(false);
     const usable = (h: Held) => (current && equalBytes(h.tokenKeyId, current.tokenKeyId)) || (previous && equalBytes(h.tokenKeyId, previous.tokenKeyId));
     // Tokens under keys no longer logged as current or previous are useless: drop them.
     this.tokens = this.tokens.filter(usable);

@@ -4,7 +4,7 @@
 
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fromApiGatewayEvent, toApiGatewayResult, type HttpRequest, type HttpResponse } from '../lambdas/shared/http';
+import { fromApiGatewayEvent, toApiGatewayResult, type HttpRequest, type HttpResponse } from '../lambdas/common/http';
 
 export interface ServedHandler {
   readonly url: string;

@@ -19,7 +19,7 @@ import { ChatPrivate, ClientError, PrivateProcessingClient, TamperAlert, type Ch
 import { KmsClientError } from '../enclave-app/kms/errors';
 import { localEnclaveBundle } from './enclave-measure';
 import { SAMPLE_CHAT } from './worlds/enclave';
-import { clientConfig, privatePathWorld, type PrivatePath } from './worlds/private-path';
+import { clientConfig, privatePathWorld, waitForTokens, type PrivatePath } from './worlds/private-path';
 import { accountToken } from './worlds/privacy-pass';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,12 +27,6 @@ import { join } from 'node:path';
 const out = (line = '') => process.stdout.write(`${line}\n`);
 const section = (title: string) => out(`\n== ${title}`);
 const hex = (b: Uint8Array, n = 16) => `${toHex(b).slice(0, n)}…`;
-
-async function waitForTokens(client: PrivateProcessingClient, n: number): Promise<void> {
-  const wallet = (client as unknown as { wallet: { size: number } }).wallet;
-  for (let i = 0; i < 400 && wallet.size < n; i++) await new Promise((r) => setTimeout(r, 25));
-  if (wallet.size < n) throw new Error('the wallet did not fill');
-}
 
 /** A transport that rewrites the key bundle, as a malicious gateway or relay could. */
 function rewritingFetch(rewrite: (bundle: ReturnType<typeof decodeKeyBundle>) => Promise<Uint8Array> | Uint8Array): typeof fetch {

@@ -95,17 +95,21 @@ function checkedKeyParts(name: string, idHex: string, material: string, type: nu
   return { name, idHex, typeAndKey, raw: typeAndKey.subarray(1) };
 }
 
-/** Parses a verifier key `<name>+<hex id>+<base64(0x01 || Ed25519 public key)>`. */
-export function parseVerifierKey(vkey: string): NoteVerifier {
-  const { name, idHex, typeAndKey, raw } = checkedKeyParts(...splitKey(vkey));
+/** The name, checked key id and Ed25519 public key of a verifier key of the given type. */
+function publicKeyOfVerifierKey(vkey: string, type = NOTE_KEY_TYPE_ED25519): { name: string; keyId: Uint8Array; publicKey: KeyObject } {
+  const { name, idHex, typeAndKey, raw } = checkedKeyParts(...splitKey(vkey), type);
   const keyId = noteKeyId(name, typeAndKey);
   if (toHex(keyId) !== idHex) fail('KEY_INVALID', 'key id does not match the key');
-  let publicKey: KeyObject;
   try {
-    publicKey = ed25519Public(raw);
+    return { name, keyId, publicKey: ed25519Public(raw) };
   } catch {
     fail('KEY_INVALID', 'invalid Ed25519 public key');
   }
+}
+
+/** Parses a verifier key `<name>+<hex id>+<base64(0x01 || Ed25519 public key)>`. */
+export function parseVerifierKey(vkey: string): NoteVerifier {
+  const { name, keyId, publicKey } = publicKeyOfVerifierKey(vkey);
   return {
     name,
     keyId,
@@ -159,15 +163,7 @@ export function cosignatureTimestamp(signature: Uint8Array): number | undefined 
 
 /** Parses a cosigner's verifier key `<name>+<hex id>+<base64(0x04 || Ed25519 public key)>`. */
 export function parseCosignerKey(vkey: string): NoteVerifier {
-  const { name, idHex, typeAndKey, raw } = checkedKeyParts(...splitKey(vkey), NOTE_KEY_TYPE_COSIGNATURE_V1);
-  const keyId = noteKeyId(name, typeAndKey);
-  if (toHex(keyId) !== idHex) fail('KEY_INVALID', 'key id does not match the key');
-  let publicKey: KeyObject;
-  try {
-    publicKey = ed25519Public(raw);
-  } catch {
-    fail('KEY_INVALID', 'invalid Ed25519 public key');
-  }
+  const { name, keyId, publicKey } = publicKeyOfVerifierKey(vkey, NOTE_KEY_TYPE_COSIGNATURE_V1);
   return {
     name,
     keyId,

@@ -23,9 +23,9 @@ import {
   type KeyBundleEntry,
   type LogEntry,
 } from '../../protocol';
-import { errorResponse, mediaType, type HttpRequest, type HttpResponse } from '../shared/http';
-import type { SpendStore } from '../shared/spend-store';
-import { acceptedIssuerKeys, TokenRedeemer } from '../shared/token-redeemer';
+import { errorResponse, handleRoutes, mediaType, type HttpRequest, type HttpResponse } from '../common/http';
+import type { SpendStore } from '../common/spend-store';
+import { acceptedIssuerKeys, TokenRedeemer } from '../common/token-redeemer';
 import type { WorkerRegistry, WorkerState } from './workers';
 
 export const KEYS_PATH = '/v1/keys';
@@ -106,36 +106,15 @@ export class Gateway {
     return Math.floor(this.nowMs() / 1000);
   }
 
-  async handle(request: HttpRequest): Promise<HttpResponse> {
-    const started = performance.now();
-    let response: HttpResponse;
-    try {
-      response = await this.route(request);
-    } catch {
-      response = errorResponse(503, 'UNAVAILABLE', { 'retry-after': '5' });
-    }
-    let code: string | undefined;
-    if (response.status >= 400 && response.headers['content-type'] === 'application/json') {
-      try {
-        code = (JSON.parse(new TextDecoder().decode(response.body)) as { error?: string }).error;
-      } catch {
-        code = undefined;
-      }
-    }
-    this.options.logger.log({ event: 'gateway_request', status: response.status, ms: performance.now() - started, ...(code ? { code } : {}) });
-    return response;
-  }
-
-  private route(request: HttpRequest): Promise<HttpResponse> | HttpResponse {
-    if (request.path === KEYS_PATH) {
-      if (request.method !== 'GET' && request.method !== 'HEAD') return errorResponse(405, 'METHOD_NOT_ALLOWED', { allow: 'GET, HEAD' });
-      return this.keys();
-    }
-    if (request.path === OHTTP_PATH) {
-      if (request.method !== 'POST') return errorResponse(405, 'METHOD_NOT_ALLOWED', { allow: 'POST' });
-      return this.ohttp(request);
-    }
-    return errorResponse(404, 'NOT_FOUND');
+  handle(request: HttpRequest): Promise<HttpResponse> {
+    return handleRoutes(
+      request,
+      {
+        [KEYS_PATH]: { methods: ['GET', 'HEAD'], handle: () => this.keys() },
+        [OHTTP_PATH]: { methods: ['POST'], handle: (r) => this.ohttp(r) },
+      },
+      { logger: this.options.logger, event: 'gateway_request', retryAfterOnFailure: 5 },
+    );
   }
 
   // ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import {
   truncatedKeyId,
   type AllowlistLogger,
 } from '../../protocol';
-import { errorResponse, mediaType, type HttpRequest, type HttpResponse } from '../shared/http';
+import { errorResponse, handleRoutes, mediaType, type HttpRequest, type HttpResponse } from '../common/http';
 import type { AccountVerifier } from './accounts';
 import { BlindSignError, blindSign, rawRsaPrivate, type RawRsa } from './blind-sign';
 import { loadSigningKey, signingKeyAt, type IssuerKeyRecord, type IssuerKeyStore, type IssuerSigningKey } from './keys';
@@ -78,30 +78,16 @@ export class Issuer {
     return key;
   }
 
-  async handle(request: HttpRequest): Promise<HttpResponse> {
-    const started = performance.now();
-    let response: HttpResponse;
-    try {
-      response = await this.route(request);
-    } catch {
+  handle(request: HttpRequest): Promise<HttpResponse> {
+    return handleRoutes(
+      request,
+      {
+        [ISSUER_DIRECTORY_PATH]: { methods: ['GET', 'HEAD'], handle: () => this.directory() },
+        [TOKEN_REQUEST_PATH]: { methods: ['POST'], handle: (r) => this.tokenRequest(r) },
+      },
       // Store or configuration failures: no detail leaves, nothing is signed.
-      response = errorResponse(503, 'UNAVAILABLE', { 'retry-after': '30' });
-    }
-    const code = response.status >= 400 ? (JSON.parse(new TextDecoder().decode(response.body)) as { error: string }).error : undefined;
-    this.options.logger.log({ event: 'issuer_request', status: response.status, ms: performance.now() - started, ...(code ? { code } : {}) });
-    return response;
-  }
-
-  private route(request: HttpRequest): Promise<HttpResponse> | HttpResponse {
-    if (request.path === ISSUER_DIRECTORY_PATH) {
-      if (request.method !== 'GET' && request.method !== 'HEAD') return errorResponse(405, 'METHOD_NOT_ALLOWED', { allow: 'GET, HEAD' });
-      return this.directory();
-    }
-    if (request.path === TOKEN_REQUEST_PATH) {
-      if (request.method !== 'POST') return errorResponse(405, 'METHOD_NOT_ALLOWED', { allow: 'POST' });
-      return this.tokenRequest(request);
-    }
-    return errorResponse(404, 'NOT_FOUND');
+      { logger: this.options.logger, event: 'issuer_request', retryAfterOnFailure: 30 },
+    );
   }
 
   /** RFC 9578 §4: the keys a client may be issued under, newest first. */

@@ -1,7 +1,7 @@
 // The relay's Lambda entry (behind CloudFront). Its URLs are fixed at deploy time in the
 // environment; without them the function fails at start, before serving anything.
 import { createLogger } from '../../protocol';
-import { fromApiGatewayEvent, toApiGatewayResult, type ApiGatewayV2Event, type ApiGatewayV2Result } from '../shared/http';
+import { fromApiGatewayEvent, toApiGatewayResult, type ApiGatewayV2Event, type ApiGatewayV2Result } from '../common/http';
 import { Relay } from './relay';
 
 const relay = new Relay({

@@ -16,7 +16,7 @@ import {
   formatAuthorization,
   type AllowlistLogger,
 } from '../../protocol';
-import { errorResponse, mediaType, type HttpRequest, type HttpResponse } from '../shared/http';
+import { errorResponse, mediaType, type HttpRequest, type HttpResponse } from '../common/http';
 
 /** The top padding bucket plus the OHTTP request overhead (P-256): the largest honest request. */
 export const RELAY_MAX_REQUEST = MAX_PADDED_LENGTH + 88;
@@ -85,17 +85,12 @@ export class Relay {
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
   }
 
-  async handle(request: HttpRequest): Promise<HttpResponse> {
-    const response = await this.route(request);
-    return response;
-  }
-
   private refuse(status: number, code: string, headers: Record<string, string> = {}): HttpResponse {
     this.count('refused', status);
     return errorResponse(status, code, headers);
   }
 
-  private route(request: HttpRequest): Promise<HttpResponse> | HttpResponse {
+  async handle(request: HttpRequest): Promise<HttpResponse> {
     if (request.path === '/v1/ohttp') {
       if (request.method !== 'POST') return this.refuse(405, 'METHOD_NOT_ALLOWED', { allow: 'POST' });
       if (mediaType(request.headers['content-type']) !== MEDIA_TYPE_OHTTP_REQUEST) return this.refuse(415, 'UNSUPPORTED_MEDIA_TYPE');

@@ -9,7 +9,7 @@ import { Issuer, TOKEN_REQUEST_PATH } from '../../lambdas/issuer/issuer';
 import { generateIssuerKey, MemoryIssuerKeyStore, type IssuerKeyRecord } from '../../lambdas/issuer/keys';
 import { MemoryQuotaStore } from '../../lambdas/issuer/quota';
 import type { RawRsa } from '../../lambdas/issuer/blind-sign';
-import type { HttpResponse } from '../../lambdas/shared/http';
+import type { HttpResponse } from '../../lambdas/common/http';
 
 export const ISSUER_NAME = 'issuer.private-processing.test';
 export const ORIGIN_NAME = 'gateway.private-processing.test';

@@ -5,13 +5,13 @@ import { createLogger, type LogEntry } from '../../protocol';
 import { Gateway, type LogView } from '../../lambdas/gateway/gateway';
 import { WorkerRegistry } from '../../lambdas/gateway/workers';
 import { Relay } from '../../lambdas/relay/relay';
-import { MemorySpendStore } from '../../lambdas/shared/spend-store';
-import type { HttpRequest, HttpResponse } from '../../lambdas/shared/http';
+import { MemorySpendStore } from '../../lambdas/common/spend-store';
+import type { HttpRequest, HttpResponse } from '../../lambdas/common/http';
 import { generateIssuerKey, type IssuerKeyRecord } from '../../lambdas/issuer/keys';
 import { serveHandler, type ServedHandler } from '../http-adapter';
 import { enclaveWorld, MEASUREMENT, runInProcess, type EnclaveWorld, type RunningStack } from './enclave';
 import { accountToken, issuerWorld, ISSUER_NAME, ORIGIN_NAME } from './privacy-pass';
-import type { PrivateProcessingConfig } from '../../client';
+import type { PrivateProcessingClient, PrivateProcessingConfig } from '../../client';
 import { GetKeyPolicyCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
 import type { LogWriter } from '../../lambdas/log-writer/log';
 import type { MemoryStorage } from '../../lambdas/log-writer/storage';
@@ -168,4 +168,13 @@ export function clientConfig(world: PrivatePath, extra: Partial<PrivateProcessin
     local: { attestationRootPem: world.world.kms.rootPem },
     ...extra,
   };
+}
+
+/** Waits until the client's wallet holds `n` tokens (they arrive on its schedule after opt-in). */
+export async function waitForTokens(client: PrivateProcessingClient, n: number, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (client.tokensAvailable < n) {
+    if (Date.now() > until) throw new Error('the wallet did not fill');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -4,7 +4,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { decodeKeyBundle, encodeKeyBundle, encodeUserData, generateNoteKey, sessionKeyConfigBytes, type LogEntry } from '../../protocol';
 import { ChatPrivate, NotOptedIn, PrivateProcessingClient, TamperAlert, Unavailable, type ChatInput, type PrivateProcessingConfig } from '../../client';
 import { MEASUREMENT, SAMPLE_CHAT } from '../helpers/enclave';
-import { CLIENT_LOG_CONFIG, clientConfig, usePrivatePath, type PrivatePath } from '../helpers/private-path';
+import { CLIENT_LOG_CONFIG, clientConfig, usePrivatePath, waitForTokens, type PrivatePath } from '../helpers/private-path';
 
 jest.setTimeout(60_000);
 
@@ -44,9 +44,8 @@ function config(fetchImpl: typeof fetch, extra: Partial<PrivateProcessingConfig>
 }
 
 async function withTokens(client: PrivateProcessingClient): Promise<void> {
-  const wallet = (client as unknown as { wallet: { size: number } }).wallet;
-  for (let i = 0; i < 200 && wallet.size === 0; i++) await new Promise((r) => setTimeout(r, 25));
-  expect(wallet.size).toBeGreaterThan(0);
+  await waitForTokens(client, 1);
+  expect(client.tokensAvailable).toBeGreaterThan(0);
 }
 
 const CHAT: ChatInput = { id: 'chat-1', ...SAMPLE_CHAT };
@@ -78,7 +77,10 @@ describe('opt-in', () => {
     await withTokens(client);
     const summary = await client.summarize(CHAT);
     expect(summary.summary).toMatch(/picnic/i);
+    const sentBefore = t.sent.length;
     const composed = await client.compose({ draft: "  i can't   make it today ", tone: 'formal', chat: CHAT });
+    // With the key verified and cached, a request is one call: no log sync, no bundle fetch.
+    expect(t.sent.slice(sentBefore).map((s) => new URL(s.url).pathname)).toEqual(['/v1/ohttp']);
     expect(typeof composed.text).toBe('string');
     // Transport: one fresh token per request, the body hash header, never the same bytes twice.
     const calls = ohttpCalls(t.sent);
@@ -92,7 +94,7 @@ describe('opt-in', () => {
     expect(t.sent.some((s) => Buffer.from(s.body).toString('latin1').includes('picnic'))).toBe(false);
 
     client.optOut();
-    expect((client as unknown as { wallet: { size: number } }).wallet.size).toBe(0);
+    expect(client.tokensAvailable).toBe(0);
     expect((client as unknown as { log?: unknown }).log).toBeUndefined();
     await expect(client.summarize(CHAT)).rejects.toBeInstanceOf(NotOptedIn);
   });

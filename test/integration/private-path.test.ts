@@ -11,7 +11,7 @@ import {
   type KeyConfig,
 } from '../../protocol';
 import { Relay, RELAY_MAX_REQUEST } from '../../lambdas/relay/relay';
-import { spendId } from '../../lambdas/shared/spend-store';
+import { spendId } from '../../lambdas/common/spend-store';
 import { createLogger } from '../../protocol';
 import { encryptRequest, SAMPLE_CHAT } from '../helpers/enclave';
 import { accountToken, ISSUER_NAME, ORIGIN_NAME } from '../helpers/privacy-pass';

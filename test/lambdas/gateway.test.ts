@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createLogger, decodeKeyBundle, formatAuthorization, type LogEntry } from '../../protocol';
 import { Gateway, liveSessionKeys } from '../../lambdas/gateway/gateway';
 import { WorkerRegistry } from '../../lambdas/gateway/workers';
-import { MemorySpendStore } from '../../lambdas/shared/spend-store';
+import { MemorySpendStore } from '../../lambdas/common/spend-store';
 import { fetchToken, ISSUER_NAME, issuerKey, issuerWorld, mintToken, NOW, ORIGIN_NAME } from '../helpers/privacy-pass';
 import { releaseEntry, sessionKeyEntry } from '../helpers/tlog';
 

@@ -5,7 +5,7 @@ import { equalBytes, type LogEntry } from '../../protocol';
 import { LogWriterError } from '../../lambdas/log-writer/log';
 import { FileIssuerKeyStore, MemoryIssuerKeyStore, signingKeyAt, type IssuerKeyRecord } from '../../lambdas/issuer/keys';
 import { checkRotationPolicy, DEFAULT_ROTATION_POLICY, rotateIssuerKey, type RotationLog } from '../../lambdas/issuer-rotation/rotation';
-import { acceptedIssuerKeys } from '../../lambdas/shared/token-redeemer';
+import { acceptedIssuerKeys } from '../../lambdas/common/token-redeemer';
 import { logWorld, T0 } from '../helpers/tlog';
 
 const DAY = 86_400;

@@ -4,7 +4,7 @@ import { challengeDigest, checkTokenKey, deploymentChallenge, TOKEN_REQUEST_LENG
 import { BlindSignError, blindSign, rawRsaPrivate } from '../../lambdas/issuer/blind-sign';
 import { ISSUER_DIRECTORY_PATH, TOKEN_REQUEST_PATH } from '../../lambdas/issuer/issuer';
 import { generateIssuerKey, loadSigningKey } from '../../lambdas/issuer/keys';
-import { fromApiGatewayEvent, toApiGatewayResult } from '../../lambdas/shared/http';
+import { fromApiGatewayEvent, toApiGatewayResult } from '../../lambdas/common/http';
 import { expectCode, flipped, hex, loadJson } from '../helpers/fixtures';
 import {
   accountKeys,

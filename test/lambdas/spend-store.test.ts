@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { formatAuthorization, TokenError, type LogEntry } from '../../protocol';
-import { DynamoSpendStore, MemorySpendStore, spendId, type SpendStore } from '../../lambdas/shared/spend-store';
-import { acceptedIssuerKeys, TokenRedeemer, type LoggedIssuerKey } from '../../lambdas/shared/token-redeemer';
+import { DynamoSpendStore, MemorySpendStore, spendId, type SpendStore } from '../../lambdas/common/spend-store';
+import { acceptedIssuerKeys, TokenRedeemer, type LoggedIssuerKey } from '../../lambdas/common/token-redeemer';
 import { DynamoQuotaStore } from '../../lambdas/issuer/quota';
 import { expectCode, flipped } from '../helpers/fixtures';
 import { startDynamo, type TestDynamo } from '../helpers/dynamo';

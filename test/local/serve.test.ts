@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { PrivateProcessingClient } from '../../client';
 import { EXIT, ppx } from '../../client/cli/ppx';
 import { SAMPLE_CHAT } from '../helpers/enclave';
+import { waitForTokens } from '../helpers/private-path';
 
 jest.setTimeout(120_000);
 
@@ -53,8 +54,7 @@ test('serve mode: endpoints.json, a credential, and a working stack until SIGTER
       wallet: { batchSize: 2, intervalMs: 3_600_000, jitterMs: 5, capacity: 2 },
     });
     client.optIn();
-    const wallet = (client as unknown as { wallet: { size: number } }).wallet;
-    for (let i = 0; i < 400 && wallet.size < 2; i++) await new Promise((r) => setTimeout(r, 25));
+    await waitForTokens(client, 2);
     const summary = await client.summarize({ id: 'serve', ...SAMPLE_CHAT });
     expect(summary.summary).toMatch(/picnic/i);
     client.optOut();

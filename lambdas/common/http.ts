@@ -2,6 +2,8 @@
 // for API Gateway HTTP API (payload format 2.0) events. Handlers answer errors as
 // `{"error":"CODE"}` with a 4xx/5xx status: never a stack trace, never request content.
 
+import type { AllowlistLogger } from '../../protocol';
+
 export interface HttpRequest {
   readonly method: string;
   readonly path: string;
@@ -14,6 +16,8 @@ export interface HttpResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly body: Uint8Array;
+  /** The error code of an error response (what the body says), for the handler's log line. */
+  readonly code?: string;
 }
 
 export function errorResponse(status: number, code: string, headers: Record<string, string> = {}): HttpResponse {
@@ -21,7 +25,38 @@ export function errorResponse(status: number, code: string, headers: Record<stri
     status,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
     body: new TextEncoder().encode(JSON.stringify({ error: code })),
+    code,
   };
+}
+
+/** One path of a handler: the methods it answers and what answers them. */
+export interface Route {
+  readonly methods: readonly string[];
+  readonly handle: (request: HttpRequest) => Promise<HttpResponse> | HttpResponse;
+}
+
+/**
+ * Dispatches by exact path (404, 405 with Allow), answers a failure of the handler itself
+ * with 503 UNAVAILABLE and no detail, and logs one allowlisted line per request: event,
+ * status, duration and the error code.
+ */
+export async function handleRoutes(
+  request: HttpRequest,
+  routes: Readonly<Record<string, Route>>,
+  log: { readonly logger: AllowlistLogger; readonly event: string; readonly retryAfterOnFailure: number },
+): Promise<HttpResponse> {
+  const started = performance.now();
+  let response: HttpResponse;
+  const route = Object.hasOwn(routes, request.path) ? routes[request.path] : undefined;
+  try {
+    if (!route) response = errorResponse(404, 'NOT_FOUND');
+    else if (!route.methods.includes(request.method)) response = errorResponse(405, 'METHOD_NOT_ALLOWED', { allow: route.methods.join(', ') });
+    else response = await route.handle(request);
+  } catch {
+    response = errorResponse(503, 'UNAVAILABLE', { 'retry-after': String(log.retryAfterOnFailure) });
+  }
+  log.logger.log({ event: log.event, status: response.status, ms: performance.now() - started, ...(response.code ? { code: response.code } : {}) });
+  return response;
 }
 
 /** Media type without parameters, lower-cased. */
