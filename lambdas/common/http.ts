@@ -10,6 +10,11 @@ export interface HttpRequest {
   /** Lower-case names. */
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly body: Uint8Array;
+  /**
+   * The IAM principal ARN API Gateway authenticated, on IAM-authorized routes only (the
+   * log writer's). The relay, gateway and issuer routes have none: they never learn who.
+   */
+  readonly caller?: string;
 }
 
 export interface HttpResponse {
@@ -65,7 +70,11 @@ export function mediaType(header: string | undefined): string {
 }
 
 export interface ApiGatewayV2Event {
-  readonly requestContext: { readonly http: { readonly method: string; readonly path: string } };
+  readonly requestContext: {
+    readonly http: { readonly method: string; readonly path: string };
+    /** Present on routes with AWS_IAM authorization. */
+    readonly authorizer?: { readonly iam?: { readonly userArn?: string } };
+  };
   readonly headers?: Record<string, string | undefined>;
   readonly body?: string;
   readonly isBase64Encoded?: boolean;
@@ -82,7 +91,8 @@ export function fromApiGatewayEvent(event: ApiGatewayV2Event): HttpRequest {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const body = event.body === undefined ? new Uint8Array() : new Uint8Array(Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8'));
-  return { method: event.requestContext.http.method.toUpperCase(), path: event.requestContext.http.path, headers, body };
+  const caller = event.requestContext.authorizer?.iam?.userArn;
+  return { method: event.requestContext.http.method.toUpperCase(), path: event.requestContext.http.path, headers, body, ...(caller ? { caller } : {}) };
 }
 
 export function toApiGatewayResult(response: HttpResponse): ApiGatewayV2Result {
