@@ -21,6 +21,8 @@ import { localEnclaveBundle } from './enclave-measure';
 import { SAMPLE_CHAT } from './worlds/enclave';
 import { clientConfig, privatePathWorld, waitForTokens, type PrivatePath } from './worlds/private-path';
 import { accountToken } from './worlds/privacy-pass';
+import { ACCOUNT, IDENTITIES, REGION } from './worlds/kms';
+import type { LocalOperatorFile } from '../scripts/release';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -57,17 +59,20 @@ async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   out('Private Processing: local stack (everything on 127.0.0.1, emulated Nitro attestation and KMS)');
   const started = performance.now();
-  const path = await privatePathWorld();
+  const path = await privatePathWorld({ enclave: 'process' });
   try {
     const live = path.entries;
     const release = live.find((e) => e.type === 'release') as LogEntry & { type: 'release' };
     const sessionKey = live.find((e) => e.type === 'session_key') as LogEntry & { type: 'session_key' };
     const issuerKey = live.find((e) => e.type === 'issuer_key') as LogEntry & { type: 'issuer_key' };
     out(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s: relay ${path.relayUrl}, gateway ${path.gatewayUrl}, issuer ${path.issuerUrl}, log ${path.logUrl}`);
+    const worker = path.workers[0] as { child?: { pid?: number } };
+    out(`  enclave: its own process (pid ${worker.child?.pid ?? '?'}), booted: PCR0 checked, session and model keys checked with KMS, model decrypted and hashed`);
+    out('  parent proxy → enclave over TCP on loopback (vsock on Nitro); KMS and NSM are emulators');
 
     section('The log (written by the log writer, cosigned by two witnesses)');
     out(`  checkpoint: ${path.log.checkpoint.split('\n').slice(0, 2).join(', size ')}`);
-    out(`  release ${release.releaseId} (${release.kind}): PCR0 ${toHex(release.pcr0).slice(0, 24)}…`);
+    out(`  release ${release.releaseId} (${release.kind}): PCR0 ${toHex(release.pcr0).slice(0, 24)}…, published by the release pipeline's publish step through the log writer, as the publisher role`);
     out(`  session key ${sessionKey.kmsKeyArn} with its exact key policy (${sessionKey.keyPolicy.length} bytes)`);
     out(`  issuer key ${hex(issuerKey.tokenKeyId)}`);
     out('  publication delay: 0 in this local configuration (72 hours in production)');
@@ -162,6 +167,8 @@ async function serve(): Promise<void> {
   };
   const path = await privatePathWorld({
     record: false,
+    enclave: 'process',
+    logWriterPort: portOf('PP_LOG_WRITER_PORT', 8791),
     ports: { relay: portOf('PP_RELAY_PORT', 8787), gateway: portOf('PP_GATEWAY_PORT', 8788), issuer: portOf('PP_ISSUER_PORT', 8789), log: portOf('PP_LOG_PORT', 8790) },
   });
   const config = clientConfig(path);
@@ -178,10 +185,25 @@ async function serve(): Promise<void> {
   const dir = process.env.PP_LOCAL_DIR ?? join(process.cwd(), '.local');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
+  // For operators: the log writer's append endpoint and the emulated KMS, so that
+  // `npm run release -- publish --local` can publish a release into this stack.
+  const operator: LocalOperatorFile = {
+    logWriterUrl: path.logWriterUrl,
+    publisherSecret: path.logWriterSecrets.publisher,
+    kms: {
+      endpoint: path.world.kms.url,
+      region: REGION,
+      account: ACCOUNT,
+      publisher: { accessKeyId: IDENTITIES.publisher.accessKeyId, secretAccessKey: IDENTITIES.publisher.secretAccessKey },
+      deployer: { accessKeyId: IDENTITIES.deployer.accessKeyId, secretAccessKey: IDENTITIES.deployer.secretAccessKey },
+    },
+  };
+  writeFileSync(join(dir, 'operator.json'), `${JSON.stringify(operator, null, 2)}\n`, { mode: 0o600 });
   const credential = await accountToken('local-user', { iat: Math.floor(Date.now() / 1000), expiresIn: 3600 });
   out('Private Processing: local stack serving on 127.0.0.1 (LOCAL TRUST: the attestation emulator\'s root; never for production)');
   out(`  relay ${path.relayUrl}  gateway ${path.gatewayUrl}  issuer ${path.issuerUrl}  log ${path.logUrl}`);
   out(`  endpoints and local trust anchors: ${join(dir, 'endpoints.json')}`);
+  out(`  log writer ${path.logWriterUrl} (for \`npm run release -- publish --local\`: ${join(dir, 'operator.json')})`);
   out(`  account credential for the local issuer (valid 1 hour): ${credential}`);
   out('  publication delay: 0 in this local configuration (72 hours in production)');
   out('serving; Ctrl-C stops');

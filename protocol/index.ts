@@ -221,6 +221,7 @@ export {
   encodeAddCheckpoint,
   type AddCheckpointRequest,
 } from './tlog/witness-protocol';
+export { LOG_RULE_CODES, LogRuleError, LogRules, type LogRuleCode } from './tlog/rules';
 export { checkTokenKey, encodeTokenKey } from './formats/issuer-key';
 export { createLogger, type AllowlistLogger, type LogRecord } from './logging';
 export { ModelError, openModel, sealModel } from './formats/model';

@@ -17,8 +17,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildSync } from 'esbuild';
-import { DescribeKeyCommand, GetKeyPolicyCommand, GetPublicKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DescribeKeyCommand, GetKeyPolicyCommand, GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
+  ROLE_NAMES,
+  attestedKeyPolicy,
+  encodeLogEntry,
+  keyPolicyJson,
+    decodeReleaseManifest,
   encodeReleaseManifest,
   measure,
   parseStrictJson,
@@ -29,6 +34,7 @@ import {
   type ReleaseManifest,
 } from '../protocol';
 import { DEFAULT_LEXICON } from '../enclave-app/features/placeholder-engine';
+import { signedPost, type AwsCredentials } from '../lambdas/common/signed-fetch';
 
 const ROOT = join(__dirname, '..');
 export const RELEASE_PLATFORM = 'emulated-nitro/node-20';
@@ -152,9 +158,48 @@ export async function publishRelease(options: PublishOptions): Promise<{ release
   return { release: release.index, sessionKey: sessionKey.index };
 }
 
+/** The log writer's answer: the entry's index, or an Error carrying its refusal code. */
+export async function readAppendResponse(response: Response): Promise<{ index: number }> {
+  const body = (await response.json().catch(() => ({}))) as { index?: unknown; error?: unknown };
+  if (response.status === 200 && typeof body.index === 'number') return { index: body.index };
+  const code = typeof body.error === 'string' && /^[A-Z_]{1,40}$/.test(body.error) ? body.error : `HTTP_${response.status}`;
+  throw Object.assign(new Error(`the log writer refused the entry: ${code}`), { code });
+}
+
+/** Appends through a log writer's endpoint: SigV4-signed for API Gateway (AWS), or with the local stack's bearer secret. */
+export function logWriterAppender(
+  url: string,
+  auth: { readonly bearer: string } | { readonly credentials: () => Promise<AwsCredentials>; readonly region: string },
+): (entry: LogEntry) => Promise<{ index: number }> {
+  return async (entry) => {
+    const body = encodeLogEntry(entry);
+    const response =
+      'bearer' in auth
+        ? await fetch(url, { method: 'POST', headers: { 'content-type': 'application/cbor', authorization: `Bearer ${auth.bearer}` }, body })
+        : await signedPost(url, body, { credentials: await auth.credentials(), region: auth.region, contentType: 'application/cbor' });
+    return readAppendResponse(response);
+  };
+}
+
+/** What `npm start -- --serve` writes for operators (0600): the local log writer and KMS emulator. */
+export interface LocalOperatorFile {
+  readonly logWriterUrl: string;
+  readonly publisherSecret: string;
+  readonly kms: {
+    readonly endpoint: string;
+    readonly region: string;
+    readonly account: string;
+    readonly publisher: AwsCredentials;
+    readonly deployer: AwsCredentials;
+  };
+}
+
 // ---------------------------------------------------------------------------
-// Command line: npm run release -- [build] --release-id <id> --region <region>
-//   [--model <file>] [--commit <sha>] [--created-at <unix>] [--nitro-measurements <file>] [--out <dir>]
+// Command line:
+//   npm run release -- [build] --release-id <id> --region <region>
+//     [--model <file>] [--commit <sha>] [--created-at <unix>] [--nitro-measurements <file>] [--out <dir>]
+//   npm run release -- publish --manifest <file> (--local | --session-key-arn <arn> --log-writer <url>)
+//     [--session-key-arn <arn>] [--not-before <unix>] [--not-after <unix>] [--key-not-after <unix>]
 
 function arg(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -165,8 +210,71 @@ function git(args: string[]): string {
   return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
 }
 
-function main(argv: string[]): void {
-  const args = argv[0] === 'build' ? argv.slice(1) : argv;
+const DAY = 86_400;
+
+async function publishCommand(args: string[]): Promise<void> {
+  const manifestPath = arg(args, 'manifest');
+  if (!manifestPath) throw new Error('usage: npm run release -- publish --manifest <file> (--local | --session-key-arn <arn> --log-writer <url>) [--not-before <unix>] [--not-after <unix>] [--key-not-after <unix>]');
+  const manifest = decodeReleaseManifest(readFileSync(manifestPath, 'utf8'));
+  const seconds = (name: string, fallback: number) => {
+    const v = arg(args, name);
+    if (v === undefined) return fallback;
+    if (!/^\d{1,12}$/.test(v)) throw new Error(`--${name} is Unix seconds`);
+    return Number(v);
+  };
+  const now = Math.floor(Date.now() / 1000);
+  const notBefore = seconds('not-before', now);
+  const window = { notBefore, notAfter: seconds('not-after', notBefore + 180 * DAY) };
+  // A session key lives one rotation period (7 days) plus a day of overlap with its successor.
+  const keyWindow = { notBefore, notAfter: Math.min(window.notAfter, seconds('key-not-after', notBefore + 8 * DAY)) };
+  let sessionKeyArn = arg(args, 'session-key-arn');
+  let kms: KMSClient;
+  let append: PublishOptions['append'];
+  if (args.includes('--local')) {
+    const file = join(process.env.PP_LOCAL_DIR ?? join(process.cwd(), '.local'), 'operator.json');
+    let local: LocalOperatorFile;
+    try {
+      local = JSON.parse(readFileSync(file, 'utf8')) as LocalOperatorFile;
+    } catch {
+      throw new Error(`no local stack: ${file} is missing (run \`npm start -- --serve\`)`);
+    }
+    process.stderr.write('release: LOCAL — publishing to the local stack (KMS emulator, local log writer)\n');
+    kms = new KMSClient({ region: local.kms.region, endpoint: local.kms.endpoint, credentials: local.kms.publisher, maxAttempts: 1 });
+    if (!sessionKeyArn) {
+      // What `cdk deploy` does for a release in AWS: the deployer creates the release's session key with its frozen policy.
+      const deployer = new KMSClient({ region: local.kms.region, endpoint: local.kms.endpoint, credentials: local.kms.deployer, maxAttempts: 1 });
+      const created = await deployer.send(
+        new CreateKeyCommand({
+          KeySpec: 'ECC_NIST_P256',
+          KeyUsage: 'KEY_AGREEMENT',
+          Policy: keyPolicyJson(attestedKeyPolicy({ pcr0: manifest.measurements.pcr0, account: local.kms.account, region: local.kms.region, roles: ROLE_NAMES })),
+          BypassPolicyLockoutSafetyCheck: true,
+        }),
+      );
+      deployer.destroy();
+      sessionKeyArn = created.KeyMetadata!.Arn!;
+      process.stdout.write(`created the release's session key in the KMS emulator as the deployer: ${sessionKeyArn}\n`);
+    }
+    append = logWriterAppender(local.logWriterUrl, { bearer: local.publisherSecret });
+  } else {
+    const logWriterUrl = arg(args, 'log-writer');
+    if (!sessionKeyArn || !logWriterUrl) throw new Error('publish needs --session-key-arn and --log-writer (or --local)');
+    const region = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\//.exec(sessionKeyArn)?.[1];
+    if (!region) throw new Error('--session-key-arn is not a KMS key ARN');
+    // The publisher role's credentials from the default chain (the caller assumes pp-release-publisher).
+    kms = new KMSClient({ region });
+    const credentials = kms.config.credentials;
+    append = logWriterAppender(logWriterUrl, { credentials: () => credentials(), region });
+  }
+  try {
+    const indexes = await publishRelease({ manifest, sessionKeyArn, kms, append, window, keyWindow });
+    process.stdout.write(`published ${manifest.kind} release ${manifest.releaseId}: log index ${indexes.release}; session key ${sessionKeyArn}: log index ${indexes.sessionKey}\n`);
+  } finally {
+    kms.destroy();
+  }
+}
+
+function buildCommand(args: string[]): void {
   const releaseId = arg(args, 'release-id');
   const region = arg(args, 'region');
   if (!releaseId || !region) throw new Error('usage: npm run release -- build --release-id <id> --region <region> [--model <file>] [--commit <sha>] [--created-at <unix>] [--nitro-measurements <file>] [--out <dir>]');
@@ -185,11 +293,15 @@ function main(argv: string[]): void {
   process.stdout.write(`${built.manifest.kind} release ${releaseId}: PCR0 ${built.manifest.measurements.pcr0}\n${join(out, 'manifest.json')}\n`);
 }
 
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'publish') return publishCommand(argv.slice(1));
+  buildCommand(argv[0] === 'build' ? argv.slice(1) : argv);
+}
+
 if (require.main === module) {
-  try {
-    main(process.argv.slice(2));
-  } catch (err) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  main(process.argv.slice(2)).catch((err: unknown) => {
     process.stderr.write(`release: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
-  }
+  });
 }

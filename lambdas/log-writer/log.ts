@@ -7,22 +7,18 @@
 // newest stays young (clients refuse a quorum older than 24 hours).
 
 import {
+  LogRules,
+  LogRuleError,
+  LOG_RULE_CODES,
   CHECKPOINT_PATH,
   EMPTY_ROOT,
-  FormatError,
-  KeyPolicyError,
-  MAX_ENTRY_LENGTH,
   MerkleTree,
   TILE_WIDTH,
-  checkKeyMetadata,
-  checkKeyPolicy,
-  checkTokenKey,
   checkpointHistoryPath,
   decodeEntryBundle,
   decodeLogEntry,
   encodeAddCheckpoint,
   encodeEntryBundle,
-  encodeLogEntry,
   entryBundlePath,
   equalBytes,
   formatCheckpoint,
@@ -33,7 +29,6 @@ import {
   tileAt,
   tileHashes,
   tilePath,
-  toHex,
   verifyNote,
   parseCosignerKey,
   ProtocolError,
@@ -44,21 +39,8 @@ import {
 } from '../../protocol';
 import type { LogStorage } from './storage';
 
-export const LOG_WRITER_ERROR_CODES = [
-  'NOT_AUTHORIZED',
-  'INVALID_ENTRY',
-  'ENTRY_TOO_LARGE',
-  'EMULATED_NOT_ALLOWED',
-  'RELEASE_EXISTS',
-  'UNKNOWN_RELEASE',
-  'KEY_EXISTS',
-  'KEY_REJECTED',
-  'TOO_MANY_SESSION_KEYS',
-  'ISSUER_KEY_REJECTED',
-  'TOO_MANY_ISSUER_KEYS',
-  'UNKNOWN_TARGET',
-  'STORAGE_INCONSISTENT',
-] as const;
+/** The log's own rules (protocol/tlog/rules.ts), and who may append, and storage that lies. */
+export const LOG_WRITER_ERROR_CODES = ['NOT_AUTHORIZED', ...LOG_RULE_CODES, 'STORAGE_INCONSISTENT'] as const;
 export type LogWriterErrorCode = (typeof LOG_WRITER_ERROR_CODES)[number];
 export class LogWriterError extends ProtocolError<LogWriterErrorCode> {
   readonly area = 'log-writer';
@@ -98,40 +80,18 @@ interface WitnessState {
   size: number;
 }
 
-function targetKey(t: { type: string; releaseId?: string; kmsKeyArn?: string; tokenKeyId?: Uint8Array }): string {
-  return `${t.type}:${t.releaseId ?? t.kmsKeyArn ?? toHex(t.tokenKeyId!)}`;
-}
-
-/** Largest number of `items` whose [start, end) windows overlap at one instant. */
-function maxOverlap(windows: readonly { start: number; end: number }[]): number {
-  const events = windows.flatMap((w) => [
-    [w.start, 1],
-    [w.end, -1],
-  ]);
-  events.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
-  let current = 0;
-  let max = 0;
-  for (const [, delta] of events) {
-    current += delta!;
-    max = Math.max(max, current);
-  }
-  return max;
-}
-
 export class LogWriter {
   private readonly tree = new MerkleTree();
   private readonly entries: LogEntry[] = [];
   private readonly raw: Uint8Array[] = [];
   private readonly witnesses: WitnessState[];
-  // Indexes, so that validating an append does not scan the log.
-  private readonly releases = new Map<string, LogEntry & { type: 'release' }>();
-  private readonly sessionKeys = new Map<string, LogEntry & { type: 'session_key' }>();
-  private readonly issuerKeys = new Map<string, LogEntry & { type: 'issuer_key' }>();
-  private readonly revokedTargets = new Set<string>();
+  // The log's rules, kept up to date entry by entry, so that validating an append does not scan the log.
+  private readonly rules: LogRules;
   private lock: Promise<unknown> = Promise.resolve();
   private current = '';
 
   private constructor(private readonly options: LogWriterOptions) {
+    this.rules = new LogRules({ allowEmulated: options.allowEmulated ?? false });
     this.witnesses = (options.witnesses ?? []).map((endpoint) => ({ endpoint, verifier: parseCosignerKey(endpoint.verifierKey), size: 0 }));
   }
 
@@ -164,10 +124,7 @@ export class LogWriter {
     this.entries.push(entry);
     this.raw.push(bytes);
     this.tree.appendLeafHash(logEntryLeafHash(bytes));
-    if (entry.type === 'release') this.releases.set(entry.releaseId, entry);
-    else if (entry.type === 'session_key') this.sessionKeys.set(entry.kmsKeyArn, entry);
-    else if (entry.type === 'issuer_key') this.issuerKeys.set(toHex(entry.tokenKeyId), entry);
-    else this.revokedTargets.add(targetKey(entry.target));
+    this.rules.add(entry);
   }
 
   get size(): number {
@@ -220,69 +177,12 @@ export class LogWriter {
   private validate(entry: LogEntry, submitter: Submitter): Uint8Array {
     const kind = entry.type === 'revocation' ? `revocation:${entry.target.type}` : entry.type;
     if (!ALLOWED[submitter].has(kind)) throw new LogWriterError('NOT_AUTHORIZED', `${submitter} may not append ${kind}`);
-    let bytes: Uint8Array;
     try {
-      bytes = encodeLogEntry(entry);
+      return this.rules.check(entry);
     } catch (err) {
-      throw new LogWriterError('INVALID_ENTRY', err instanceof FormatError ? err.code : 'does not encode');
+      if (err instanceof LogRuleError) throw new LogWriterError(err.code, err.message);
+      throw err;
     }
-    if (bytes.length > MAX_ENTRY_LENGTH) throw new LogWriterError('ENTRY_TOO_LARGE');
-    switch (entry.type) {
-      case 'release':
-        if (entry.kind === 'emulated' && !this.options.allowEmulated) throw new LogWriterError('EMULATED_NOT_ALLOWED');
-        if (this.releases.has(entry.releaseId)) throw new LogWriterError('RELEASE_EXISTS');
-        break;
-      case 'session_key':
-        this.validateSessionKey(entry);
-        break;
-      case 'issuer_key':
-        this.validateIssuerKey(entry);
-        break;
-      case 'revocation': {
-        const t = entry.target;
-        const exists =
-          t.type === 'release' ? this.releases.has(t.releaseId) : t.type === 'session_key' ? this.sessionKeys.has(t.kmsKeyArn) : this.issuerKeys.has(toHex(t.tokenKeyId));
-        if (!exists) throw new LogWriterError('UNKNOWN_TARGET');
-        break;
-      }
-    }
-    return bytes;
-  }
-
-  private validateSessionKey(entry: LogEntry & { type: 'session_key' }): void {
-    const release = this.releases.get(entry.releaseId);
-    if (!release || this.revokedTargets.has(targetKey({ type: 'release', releaseId: entry.releaseId }))) throw new LogWriterError('UNKNOWN_RELEASE');
-    if (this.sessionKeys.has(entry.kmsKeyArn)) throw new LogWriterError('KEY_EXISTS');
-    // The key must be exactly the release's: the same checks the enclave and the client run.
-    const [, , , region, account] = entry.kmsKeyArn.split(':');
-    try {
-      checkKeyPolicy(entry.keyPolicy, toHex(release.pcr0), { account: account!, region: region! });
-      checkKeyMetadata(entry.describeKey, 'session');
-    } catch (err) {
-      throw new LogWriterError('KEY_REJECTED', err instanceof KeyPolicyError ? err.code : 'key check failed');
-    }
-    const describe = JSON.parse(entry.describeKey) as { KeyMetadata?: { Arn?: string } };
-    if ((describe.KeyMetadata?.Arn ?? '') !== entry.kmsKeyArn) throw new LogWriterError('KEY_REJECTED', 'DescribeKey is for another key');
-    // At most two live session keys at any instant (one more only during a roll-out).
-    const windows = [...this.sessionKeys.values()]
-      .filter((e) => !this.revokedTargets.has(targetKey({ type: 'session_key', kmsKeyArn: e.kmsKeyArn })))
-      .filter((e) => e.notAfter > entry.notBefore && e.notBefore < entry.notAfter)
-      .map((e) => ({ start: e.notBefore, end: e.notAfter }));
-    if (maxOverlap([...windows, { start: entry.notBefore, end: entry.notAfter }]) > 2) throw new LogWriterError('TOO_MANY_SESSION_KEYS');
-  }
-
-  private validateIssuerKey(entry: LogEntry & { type: 'issuer_key' }): void {
-    try {
-      if (!equalBytes(checkTokenKey(entry.tokenKey), entry.tokenKeyId)) throw new Error('id');
-    } catch {
-      throw new LogWriterError('ISSUER_KEY_REJECTED');
-    }
-    if (this.issuerKeys.has(toHex(entry.tokenKeyId))) throw new LogWriterError('KEY_EXISTS');
-    const issuerKeys = [...this.issuerKeys.values()].filter((e) => !this.revokedTargets.has(targetKey({ type: 'issuer_key', tokenKeyId: e.tokenKeyId })));
-    // One current key at a time: a new key starts after every earlier one, and overlaps at most the previous one.
-    if (issuerKeys.some((e) => e.notBefore >= entry.notBefore)) throw new LogWriterError('TOO_MANY_ISSUER_KEYS', 'issuer keys start in order');
-    const windows = issuerKeys.map((e) => ({ start: e.notBefore, end: e.notAfter }));
-    if (maxOverlap([...windows, { start: entry.notBefore, end: entry.notAfter }]) > 2) throw new LogWriterError('TOO_MANY_ISSUER_KEYS');
   }
 
   // ---------------------------------------------------------------------------

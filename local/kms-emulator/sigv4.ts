@@ -3,10 +3,11 @@
 // headers the caller signed and compares; it also checks the body against its
 // signed SHA-256 and the request time against a five-minute window.
 
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { NodeSha256 } from '../../lambdas/common/signed-fetch';
 
 export interface Credential {
   readonly accessKeyId: string;
@@ -23,20 +24,6 @@ export class SigV4Error extends Error {
   }
 }
 
-/** node:crypto behind the SDK's Checksum interface. */
-class NodeSha256 {
-  private readonly hash;
-  constructor(secret?: string | Uint8Array) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', Buffer.from(secret as Uint8Array));
-  }
-  update(data: string | Uint8Array): void {
-    this.hash.update(typeof data === 'string' ? Buffer.from(data) : data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {}
-}
 
 const AUTHORIZATION =
   /^AWS4-HMAC-SHA256 Credential=([A-Z0-9]{16,128})\/(\d{8})\/([a-z0-9-]+)\/kms\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;

@@ -1,7 +1,8 @@
 // The enclave on one machine: KMS emulator, NSM emulator, the enclave app (in this
 // process, or as its own process) and the parent proxy, with a test client that
 // speaks OHTTP to the parent exactly as the gateway would forward it.
-import { mkdtempSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EncryptCommand, GetPublicKeyCommand } from '@aws-sdk/client-kms';
@@ -23,7 +24,8 @@ import type { Deadlines } from '../../enclave-app/server/deadlines';
 import type { EnclaveConfig } from '../../enclave-app/server/enclave';
 import type { NsmEmulatorOptions } from '../nsm-emulator/emulator';
 import { measureLocalEnclave } from '../enclave-measure';
-import { IDENTITIES, REGION, kmsWorld, type KmsWorld } from './kms';
+import { ACCOUNT, IDENTITIES, REGION, kmsWorld, type KmsWorld } from './kms';
+import type { EnclaveProcessConfig } from '../enclave-process';
 import { createHash, randomBytes } from 'node:crypto';
 
 export const MEASUREMENT: Measurement = measureLocalEnclave();
@@ -104,6 +106,98 @@ export async function runInProcess(
     async stop() {
       await parent.stop();
       await enclave.close();
+    },
+  };
+}
+
+/** An enclave app and its parent proxy, wherever the enclave runs. */
+export interface RunningWorker {
+  readonly parentUrl: string;
+  /** Log lines the parent relayed (the enclave's) and its own. */
+  readonly logs: string[];
+  /** Resolves once the enclave serves (it boots when the parent first connects). */
+  readonly booted: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface EnclaveProcess extends RunningWorker {
+  readonly child: ChildProcess;
+  readonly parent: ParentProxy;
+  /** Everything the process wrote to stdout and stderr. */
+  output(): string;
+}
+
+const ROOT = join(__dirname, '..', '..');
+
+/**
+ * The enclave app as its own process (DESIGN.md §5: TCP on loopback stands in for vsock),
+ * with the NSM emulator under the world's root, and the parent proxy in this process.
+ * `execArgv` adds Node flags (e.g. heap-snapshot signals for the canary test).
+ */
+export async function runAsProcess(world: EnclaveWorld, options: { deadlines?: Deadlines; execArgv?: readonly string[]; cwd?: string } = {}): Promise<EnclaveProcess> {
+  const dir = options.cwd ?? mkdtempSync(join(tmpdir(), 'pp-enclave-proc-'));
+  const config: EnclaveProcessConfig = {
+    nsmStateDir: world.nsmStateDir,
+    region: REGION,
+    kmsEndpoint: world.kms.url,
+    parentRoleArn: `arn:aws:iam::${ACCOUNT}:role/pp-enclave-worker`,
+    instanceId: 'i-0123456789abcdef0',
+    deadlines: options.deadlines ?? 'off',
+    enclave: {
+      ...world.config,
+      encryptedModelDataKey: Buffer.from(world.config.encryptedModelDataKey).toString('base64'),
+      sealedModel: Buffer.from(world.config.sealedModel).toString('base64'),
+    },
+  };
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config), { mode: 0o600 });
+  const child = spawn(process.execPath, ['--import', 'tsx', ...(options.execArgv ?? []), join(ROOT, 'local', 'enclave-process.ts'), join(dir, 'config.json')], {
+    cwd: ROOT,
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      output += d.toString();
+      const m = /ENCLAVE_LISTENING (\d+)/.exec(output);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`the enclave process exited (${code}) before listening`)));
+  });
+  const logs: string[] = [];
+  const parent = new ParentProxy({
+    enclave: { host: '127.0.0.1', port },
+    credentials: async () => ({ accessKeyId: IDENTITIES.worker.accessKeyId, secretAccessKey: IDENTITIES.worker.secretAccessKey }),
+    logSink: (line) => logs.push(line),
+  });
+  const parentUrl = await parent.start();
+  const booted = (async () => {
+    // The parent connects on its first call; the enclave then boots and answers 200.
+    for (let i = 0; i < 600; i++) {
+      if (child.exitCode !== null) throw new Error(`the enclave process exited (${child.exitCode}) during boot`);
+      if ((await fetch(`${parentUrl}/healthz`)).status === 200) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the enclave did not boot within 60 s');
+  })();
+  booted.catch(() => undefined);
+  return {
+    child,
+    parent,
+    parentUrl,
+    logs,
+    booted,
+    output: () => output,
+    async stop() {
+      await parent.stop();
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
     },
   };
 }
