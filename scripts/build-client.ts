@@ -3,7 +3,7 @@
 // __PP_BUILD__ = "production" so local mode (trusting the attestation emulator) is
 // compiled out; type declarations; and a package.json with an `exports` map.
 
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import ts from 'typescript';
@@ -25,7 +25,7 @@ export const SDK_COMPILER_OPTIONS: ts.CompilerOptions = {
 
 export interface BuiltPackage {
   readonly outDir: string;
-  readonly packageJson: { name: string; version: string; exports: Record<string, Record<string, string>>; dependencies: Record<string, string> };
+  readonly packageJson: { name: string; version: string; exports: Record<string, Record<string, string>>; bin: Record<string, string>; dependencies: Record<string, string> };
 }
 
 export function buildClientPackage(outDir = join(ROOT, 'dist', 'client')): BuiltPackage {
@@ -34,9 +34,15 @@ export function buildClientPackage(outDir = join(ROOT, 'dist', 'client')): Built
   const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; license: string; engines: Record<string, string>; dependencies: Record<string, string> };
 
   const used = new Set<string>();
-  for (const [format, file] of [['esm', 'index.mjs'], ['cjs', 'index.cjs']] as const) {
+  const outputs = [
+    ['esm', 'index.mjs', join(ROOT, 'client', 'index.ts')],
+    ['cjs', 'index.cjs', join(ROOT, 'client', 'index.ts')],
+    // The `ppx` command (package `bin`): production trust only, `--local` compiled out.
+    ['cjs', 'ppx.cjs', join(ROOT, 'client', 'cli', 'ppx.ts')],
+  ] as const;
+  for (const [format, file, entry] of outputs) {
     const result = buildSync({
-      entryPoints: [join(ROOT, 'client', 'index.ts')],
+      entryPoints: [entry],
       outfile: join(outDir, file),
       bundle: true,
       platform: 'node',
@@ -44,9 +50,11 @@ export function buildClientPackage(outDir = join(ROOT, 'dist', 'client')): Built
       format,
       packages: 'external',
       define: { __PP_BUILD__: '"production"' },
+      ...(file === 'ppx.cjs' ? { banner: { js: '#!/usr/bin/env node' } } : {}),
       metafile: true,
       logLevel: 'silent',
     });
+    if (file === 'ppx.cjs') chmodSync(join(outDir, file), 0o755);
     for (const output of Object.values(result.metafile!.outputs)) {
       for (const imported of output.imports) if (imported.external && !imported.path.startsWith('node:')) used.add(imported.path.split('/').slice(0, imported.path.startsWith('@') ? 2 : 1).join('/'));
     }
@@ -73,6 +81,7 @@ export function buildClientPackage(outDir = join(ROOT, 'dist', 'client')): Built
     module: './index.mjs',
     types: './types/client/index.d.ts',
     exports: { '.': { types: './types/client/index.d.ts', import: './index.mjs', require: './index.cjs' } },
+    bin: { ppx: './ppx.cjs' },
     sideEffects: false,
     dependencies,
   };

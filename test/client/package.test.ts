@@ -1,6 +1,7 @@
 // The published package's shape: exports map targets exist, typed entry, production
 // build without local mode, and dependencies that are exactly runtime ones, pinned.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateNoteKey } from '../../protocol';
 import { buildClientPackage, type BuiltPackage } from '../../scripts/build-client';
@@ -53,4 +54,18 @@ test('dependencies are runtime dependencies of the project at their pinned versi
   }
   expect(deps['@aws-sdk/client-kms']).toBeUndefined();
   expect(deps['@aws-sdk/client-dynamodb']).toBeUndefined();
+});
+
+test('the package installs `ppx` as a command: production trust only, --local refused, exit codes as documented', () => {
+  expect(built.packageJson.bin).toEqual({ ppx: './ppx.cjs' });
+  const bin = join(built.outDir, 'ppx.cjs');
+  expect(statSync(bin).mode & 0o111).not.toBe(0);
+  expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME };
+  const usage = spawnSync(bin, ['help'], { encoding: 'utf8', env, cwd: built.outDir });
+  expect([usage.status, usage.stderr.trim()]).toEqual([1, 'ppx: USAGE usage: ppx <summarize|compose|verify|audit|witness> [--local] [--json] …']);
+  const local = spawnSync(bin, ['verify', '--local'], { encoding: 'utf8', env, cwd: built.outDir });
+  expect([local.status, local.stderr.trim()]).toEqual([1, 'ppx: USAGE --local is not available in this build (it would trust the local attestation emulator)']);
+  const unpinned = spawnSync(bin, ['audit'], { encoding: 'utf8', env, cwd: built.outDir });
+  expect([unpinned.status, unpinned.stderr.trim()]).toEqual([1, 'ppx: USAGE PPX_CONFIG is not set (the pinned configuration), or use --local']);
 });

@@ -1,7 +1,7 @@
 // `npm start -- --serve`: the stack stays up on the given ports, writes its endpoints and
 // local trust anchor, prints an account credential, and a client configured from those
 // alone gets a verified summary. SIGTERM stops it with status 0.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,7 @@ async function freePort(): Promise<number> {
 test('serve mode: endpoints.json, a credential, and a working stack until SIGTERM', async () => {
   const root = join(__dirname, '..', '..');
   const dir = mkdtempSync(join(tmpdir(), 'pp-serve-'));
-  const ports = { PP_RELAY_PORT: await freePort(), PP_GATEWAY_PORT: await freePort(), PP_ISSUER_PORT: await freePort(), PP_LOG_PORT: await freePort() };
+  const ports = { PP_RELAY_PORT: await freePort(), PP_GATEWAY_PORT: await freePort(), PP_ISSUER_PORT: await freePort(), PP_LOG_PORT: await freePort(), PP_LOG_WRITER_PORT: await freePort() };
   const child = spawn(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'local', 'start.ts'), '--serve'], {
     cwd: root,
     env: { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), PP_LOCAL_DIR: dir },
@@ -70,6 +70,26 @@ test('serve mode: endpoints.json, a credential, and a working stack until SIGTER
     expect(await ppx(['summarize', chatPath, '--local', '--json'], io)).toBe(EXIT.OK);
     expect(JSON.parse(out.at(-1)!).summary).toMatch(/picnic/i);
     expect(err.every((l) => l.includes('LOCAL TRUST'))).toBe(true);
+    expect(statSync(join(dir, 'operator.json')).mode & 0o777).toBe(0o600);
+
+    // A release built by `npm run release` and published into the served stack; the log shows it.
+    const releaseDir = mkdtempSync(join(tmpdir(), 'pp-release-'));
+    const release = (args: string[]) => spawnSync(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'scripts', 'release.ts'), ...args], { cwd: root, env: { ...process.env, PP_LOCAL_DIR: dir }, encoding: 'utf8' });
+    const built = release(['build', '--release-id', '2026.11.27-published', '--region', 'eu-west-1', '--out', releaseDir]);
+    expect([built.status, built.stderr]).toEqual([0, '']);
+    const manifest = join(releaseDir, '2026.11.27-published', 'manifest.json');
+    const published = release(['publish', '--manifest', manifest, '--local']);
+    expect(published.status).toBe(0);
+    expect(published.stderr).toContain('LOCAL');
+    expect(published.stdout).toMatch(/^published emulated release 2026\.11\.27-published: log index 3; session key arn:aws:kms:eu-west-1:111122223333:key\/[0-9a-f-]{36}: log index 4$/m);
+    out.length = 0;
+    expect(await ppx(['audit', '--local', '--json'], io)).toBe(EXIT.OK);
+    const audit = JSON.parse(out.at(-1)!);
+    expect([audit.size, audit.problems, audit.counts.release, audit.counts.session_key]).toEqual([5, [], 2, 2]);
+    expect(audit.releases[1]).toEqual({ index: 3, releaseId: '2026.11.27-published', kind: 'emulated', pcr0: JSON.parse(readFileSync(manifest, 'utf8')).measurements.pcr0 });
+    // Publishing the same release again is refused by the log writer, with its code.
+    const again = release(['publish', '--manifest', manifest, '--local']);
+    expect([again.status, again.stderr]).toEqual([1, expect.stringMatching(/^release: the log writer refused the entry: RELEASE_EXISTS$/m)]);
   } finally {
     child.kill('SIGTERM');
   }
