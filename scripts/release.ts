@@ -35,6 +35,7 @@ import {
 } from '../protocol';
 import { DEFAULT_LEXICON } from '../enclave-app/features/placeholder-engine';
 import { signedPost, type AwsCredentials } from '../lambdas/common/signed-fetch';
+import { imageCommand } from './enclave-image';
 
 const ROOT = join(__dirname, '..');
 export const RELEASE_PLATFORM = 'emulated-nitro/node-20';
@@ -60,7 +61,7 @@ export interface BuiltRelease {
   readonly manifestJson: string;
 }
 
-/** The enclave image's files: the bundled app and the NSM bridge helper's source. */
+/** The enclave image's files: the bundled app, the NSM bridge helper's source and the image's init script. */
 export function enclaveImageFiles(options: ReleaseBuildOptions): Map<string, Uint8Array> {
   const root = options.root ?? ROOT;
   if (!/^[0-9a-f]{64}$/.test(options.modelSha256)) throw new Error('modelSha256 must be 64 lower-case hex digits');
@@ -87,6 +88,7 @@ export function enclaveImageFiles(options: ReleaseBuildOptions): Map<string, Uin
   return new Map([
     ['enclave/main.js', out.outputFiles[0]!.contents],
     ['enclave/nsm-bridge.c', new Uint8Array(readFileSync(join(root, 'enclave-app', 'nsm', 'bridge', 'nsm-bridge.c')))],
+    ['enclave/init.sh', new Uint8Array(readFileSync(join(root, 'enclave-app', 'image', 'init.sh')))],
   ]);
 }
 
@@ -197,7 +199,8 @@ export interface LocalOperatorFile {
 // ---------------------------------------------------------------------------
 // Command line:
 //   npm run release -- [build] --release-id <id> --region <region>
-//     [--model <file>] [--commit <sha>] [--created-at <unix>] [--nitro-measurements <file>] [--out <dir>]
+//     [--model <file> | --model-sha256 <hex>] [--commit <sha>] [--created-at <unix>] [--nitro-measurements <file>] [--out <dir>]
+//   npm run release -- image --release-id <id> --region <region> --model-sha256 <hex> [--commit <sha>] [--run]
 //   npm run release -- publish --manifest <file> (--local | --session-key-arn <arn> --log-writer <url>)
 //     [--session-key-arn <arn>] [--not-before <unix>] [--not-after <unix>] [--key-not-after <unix>]
 
@@ -277,13 +280,14 @@ async function publishCommand(args: string[]): Promise<void> {
 function buildCommand(args: string[]): void {
   const releaseId = arg(args, 'release-id');
   const region = arg(args, 'region');
-  if (!releaseId || !region) throw new Error('usage: npm run release -- build --release-id <id> --region <region> [--model <file>] [--commit <sha>] [--created-at <unix>] [--nitro-measurements <file>] [--out <dir>]');
+  if (!releaseId || !region) throw new Error('usage: npm run release -- build --release-id <id> --region <region> [--model <file> | --model-sha256 <hex>] [--commit <sha>] [--created-at <unix>] [--nitro-measurements <file>] [--out <dir>]');
   const modelPath = arg(args, 'model');
-  const model = modelPath ? new Uint8Array(readFileSync(modelPath)) : new TextEncoder().encode(JSON.stringify(DEFAULT_LEXICON));
+  // The image build has only the model's hash (the model itself is sealed under the model key).
+  const modelSha256 = arg(args, 'model-sha256') ?? sha256Hex(modelPath ? new Uint8Array(readFileSync(modelPath)) : new TextEncoder().encode(JSON.stringify(DEFAULT_LEXICON)));
   const sourceCommit = arg(args, 'commit') ?? git(['rev-parse', 'HEAD']);
   const createdAt = Number(arg(args, 'created-at') ?? process.env.SOURCE_DATE_EPOCH ?? git(['log', '-1', '--format=%ct', sourceCommit]));
   const nitroPath = arg(args, 'nitro-measurements');
-  const built = buildRelease({ releaseId, region, modelSha256: sha256Hex(model), sourceCommit, createdAt, ...(nitroPath ? { nitroMeasurements: readFileSync(nitroPath, 'utf8') } : {}) });
+  const built = buildRelease({ releaseId, region, modelSha256, sourceCommit, createdAt, ...(nitroPath ? { nitroMeasurements: readFileSync(nitroPath, 'utf8') } : {}) });
   const out = join(arg(args, 'out') ?? join(ROOT, 'dist', 'release'), releaseId);
   for (const [path, bytes] of built.bundle.files) {
     mkdirSync(dirname(join(out, 'image', path)), { recursive: true });
@@ -295,6 +299,7 @@ function buildCommand(args: string[]): void {
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'publish') return publishCommand(argv.slice(1));
+  if (argv[0] === 'image') return imageCommand(argv.slice(1));
   buildCommand(argv[0] === 'build' ? argv.slice(1) : argv);
 }
 
