@@ -10,6 +10,8 @@ test('npm start runs the local stack end to end and exits 0', () => {
   expect(run.status).toBe(0);
   const lines = run.stdout;
   for (const expected of [
+    /enclave: its own process \(pid \d+\), booted: PCR0 checked/,
+    /release 2026\.11\.27-local \(emulated\): PCR0 [0-9a-f]{24}…, published by the release pipeline's publish step through the log writer, as the publisher role/,
     /before opt-in: summarize refused \(NOT_OPTED_IN\), 0 network calls/,
     /tokens: 4 fetched under issuer key [0-9a-f]{16}/,
     /summary: .*picnic/,
