@@ -92,6 +92,28 @@ export function enclaveImageFiles(options: ReleaseBuildOptions): Map<string, Uin
   ]);
 }
 
+/**
+ * The parent proxy for the worker instances (not measured: the parent is not trusted). It
+ * goes to the release bucket beside the EIF; the worker's user data runs it.
+ */
+export function parentProxyBundle(root = ROOT): Uint8Array {
+  const out = buildSync({
+    absWorkingDir: root,
+    entryPoints: [join(root, 'enclave-app', 'parent', 'main.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    write: false,
+    minifySyntax: true,
+    legalComments: 'none',
+    external: ['cbor-extract'],
+    define: { __PP_BUILD__: '"production"' },
+    logLevel: 'silent',
+  });
+  return out.outputFiles[0]!.contents;
+}
+
 function nitroPcrs(json: string): { pcr0: string; pcr1: string; pcr2: string } {
   const parsed = parseStrictJson(json) as { Measurements?: Record<string, unknown> };
   const m = parsed.Measurements ?? {};
@@ -294,6 +316,8 @@ function buildCommand(args: string[]): void {
     writeFileSync(join(out, 'image', path), bytes);
   }
   writeFileSync(join(out, 'manifest.json'), built.manifestJson);
+  mkdirSync(join(out, 'parent'), { recursive: true });
+  writeFileSync(join(out, 'parent', 'parent-proxy.js'), parentProxyBundle());
   process.stdout.write(`${built.manifest.kind} release ${releaseId}: PCR0 ${built.manifest.measurements.pcr0}\n${join(out, 'manifest.json')}\n`);
 }
 
