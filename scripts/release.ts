@@ -21,7 +21,6 @@ import { CreateKeyCommand, DescribeKeyCommand, GetKeyPolicyCommand, GetPublicKey
 import {
   ROLE_NAMES,
   attestedKeyPolicy,
-  encodeLogEntry,
   keyPolicyJson,
     decodeReleaseManifest,
   encodeReleaseManifest,
@@ -34,7 +33,8 @@ import {
   type ReleaseManifest,
 } from '../protocol';
 import { DEFAULT_LEXICON } from '../enclave-app/features/placeholder-engine';
-import { signedPost, type AwsCredentials } from '../lambdas/common/signed-fetch';
+import type { AwsCredentials } from '../lambdas/common/signed-fetch';
+import { logWriterAppender } from '../lambdas/log-writer/client';
 import { imageCommand } from './enclave-image';
 
 const ROOT = join(__dirname, '..');
@@ -180,29 +180,6 @@ export async function publishRelease(options: PublishOptions): Promise<{ release
     'publisher',
   );
   return { release: release.index, sessionKey: sessionKey.index };
-}
-
-/** The log writer's answer: the entry's index, or an Error carrying its refusal code. */
-export async function readAppendResponse(response: Response): Promise<{ index: number }> {
-  const body = (await response.json().catch(() => ({}))) as { index?: unknown; error?: unknown };
-  if (response.status === 200 && typeof body.index === 'number') return { index: body.index };
-  const code = typeof body.error === 'string' && /^[A-Z_]{1,40}$/.test(body.error) ? body.error : `HTTP_${response.status}`;
-  throw Object.assign(new Error(`the log writer refused the entry: ${code}`), { code });
-}
-
-/** Appends through a log writer's endpoint: SigV4-signed for API Gateway (AWS), or with the local stack's bearer secret. */
-export function logWriterAppender(
-  url: string,
-  auth: { readonly bearer: string } | { readonly credentials: () => Promise<AwsCredentials>; readonly region: string },
-): (entry: LogEntry) => Promise<{ index: number }> {
-  return async (entry) => {
-    const body = encodeLogEntry(entry);
-    const response =
-      'bearer' in auth
-        ? await fetch(url, { method: 'POST', headers: { 'content-type': 'application/cbor', authorization: `Bearer ${auth.bearer}` }, body })
-        : await signedPost(url, body, { credentials: await auth.credentials(), region: auth.region, contentType: 'application/cbor' });
-    return readAppendResponse(response);
-  };
 }
 
 /** What `npm start -- --serve` writes for operators (0600): the local log writer and KMS emulator. */

@@ -83,9 +83,26 @@ interface StoredRecord {
   notAfter: number;
 }
 
+/** The records as stored (a JSON array, keys in hex): the file locally, the secret in AWS. */
+export function encodeIssuerKeyRecords(records: readonly IssuerKeyRecord[]): string {
+  const stored: StoredRecord[] = records.map((r) => ({
+    privateKeyPem: r.privateKeyPem,
+    tokenKey: toHex(r.tokenKey),
+    tokenKeyId: toHex(r.tokenKeyId),
+    notBefore: r.notBefore,
+    signUntil: r.signUntil,
+    notAfter: r.notAfter,
+  }));
+  return JSON.stringify(stored, null, 1);
+}
+
+export function decodeIssuerKeyRecords(text: string): IssuerKeyRecord[] {
+  return (JSON.parse(text) as StoredRecord[]).map((r) => ({ ...r, tokenKey: fromHex(r.tokenKey), tokenKeyId: fromHex(r.tokenKeyId) }));
+}
+
 /**
  * A JSON file readable only by its owner (mode 0600), for the local stack. In AWS the
- * same records live in Secrets Manager (issue #15).
+ * same records live in Secrets Manager (secrets-key-store.ts).
  */
 export class FileIssuerKeyStore implements IssuerKeyStore {
   constructor(private readonly path: string) {}
@@ -98,21 +115,14 @@ export class FileIssuerKeyStore implements IssuerKeyStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
-    return (JSON.parse(text) as StoredRecord[]).map((r) => ({ ...r, tokenKey: fromHex(r.tokenKey), tokenKeyId: fromHex(r.tokenKeyId) }));
+    return decodeIssuerKeyRecords(text);
   }
 
   async add(record: IssuerKeyRecord): Promise<void> {
-    const stored: StoredRecord[] = (await this.list()).concat(record).map((r) => ({
-      privateKeyPem: r.privateKeyPem,
-      tokenKey: toHex(r.tokenKey),
-      tokenKeyId: toHex(r.tokenKeyId),
-      notBefore: r.notBefore,
-      signUntil: r.signUntil,
-      notAfter: r.notAfter,
-    }));
+    const text = encodeIssuerKeyRecords((await this.list()).concat(record));
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     const temporary = `${this.path}.${process.pid}.tmp`;
-    await writeFile(temporary, JSON.stringify(stored, null, 1), { mode: 0o600 });
+    await writeFile(temporary, text, { mode: 0o600 });
     await chmod(temporary, 0o600);
     await rename(temporary, this.path);
   }
