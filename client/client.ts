@@ -82,6 +82,8 @@ export class PrivateProcessingClient extends EventEmitter<ClientEvents> {
   private optedIn = false;
   private readonly privateChats = new Set<string>();
   private log: LogSync | undefined;
+  /** The relay that answered last (relayUrls index). */
+  private relayIndex = 0;
   /** The live set of the last successful sync. */
   private live: LiveSet | undefined;
   private verified: VerifiedKey | undefined;
@@ -169,8 +171,27 @@ export class PrivateProcessingClient extends EventEmitter<ClientEvents> {
   // ---------------------------------------------------------------------------
   // Verification.
 
-  private relayFetch(path: string, init?: RequestInit): Promise<Response> {
-    return this.fetcher(`${this.config.relayUrls[0]!.replace(/\/+$/, '')}${path}`, init);
+  /**
+   * Through the pinned relays: the one that last answered first, then the others in order
+   * when a relay cannot be reached at all. An answer of any status ends the search: a relay
+   * that answers is up, and what it says comes from the gateway. Resending the same
+   * ciphertext through another relay is safe: the gateway spends a token once and the
+   * enclave opens an encapsulation once.
+   */
+  private async relayFetch(path: string, init?: RequestInit): Promise<Response> {
+    const relays = this.config.relayUrls;
+    let lastError: unknown;
+    for (let i = 0; i < relays.length; i++) {
+      const index = (this.relayIndex + i) % relays.length;
+      try {
+        const response = await this.fetcher(`${relays[index]!.replace(/\/+$/, '')}${path}`, init);
+        this.relayIndex = index;
+        return response;
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw lastError;
   }
 
   private async liveSet(): Promise<LiveSet> {

@@ -186,17 +186,23 @@ export async function ppx(argv: readonly string[], io: Io): Promise<number> {
   }
 }
 
-/** The log's files, fetched through the relay like the SDK does. */
-function logFiles(config: PrivateProcessingConfig): (path: string) => Promise<Uint8Array | undefined> {
-  const relay = config.relayUrls[0]!.replace(/\/+$/, '');
+/** GET through the pinned relays, in order, past those that cannot be reached (as the SDK does). */
+async function viaRelays(config: PrivateProcessingConfig, path: string): Promise<Response> {
   const f = config.fetch ?? fetch;
-  return async (p) => {
-    let res: Response;
+  for (const relay of config.relayUrls) {
     try {
-      res = await f(`${relay}/log/${p}`);
+      return await f(`${relay.replace(/\/+$/, '')}${path}`);
     } catch {
-      throw new Unavailable('NETWORK');
+      // the next relay
     }
+  }
+  throw new Unavailable('NETWORK');
+}
+
+/** The log's files, fetched through the relays like the SDK does. */
+function logFiles(config: PrivateProcessingConfig): (path: string) => Promise<Uint8Array | undefined> {
+  return async (p) => {
+    const res = await viaRelays(config, `/log/${p}`);
     return res.status === 200 ? new Uint8Array(await res.arrayBuffer()) : undefined;
   };
 }
@@ -209,8 +215,6 @@ function logFailure(err: unknown): never {
 
 /** The verification pipeline, step by step, with what each step saw. */
 async function verifyTranscript(config: PrivateProcessingConfig): Promise<Record<string, string>> {
-  const relay = config.relayUrls[0]!.replace(/\/+$/, '');
-  const f = config.fetch ?? fetch;
   const sync = new LogSync({ ...config.log, fetch: logFiles(config) });
   try {
     await sync.sync();
@@ -219,12 +223,7 @@ async function verifyTranscript(config: PrivateProcessingConfig): Promise<Record
   }
   const state = sync.state();
   const live = sync.liveSet();
-  let res: Response;
-  try {
-    res = await f(`${relay}/v1/keys`);
-  } catch {
-    throw new Unavailable('NETWORK');
-  }
+  const res = await viaRelays(config, '/v1/keys');
   if (res.status !== 200) throw new Unavailable('SERVICE');
   const now = new Date();
   const key = await verifyBundle(new Uint8Array(await res.arrayBuffer()), live, { now, ...(config.local ? { trustAnchorPem: config.local.attestationRootPem } : {}) });

@@ -213,4 +213,19 @@ describe('tamper alerts and retries', () => {
     expect(err).toBeInstanceOf(Unavailable);
     expect((err as Unavailable).code).toBe('NETWORK');
   });
+
+  test('a pinned relay that cannot be reached: the next one carries the request and stays first', async () => {
+    const { fetch: f, sent } = transport();
+    const dead = 'http://127.0.0.1:1';
+    const client = make(f, { relayUrls: [dead, path.relayUrl] });
+    client.optIn();
+    await withTokens(client);
+    expect((await client.summarize(CHAT)).summary).toMatch(/picnic/i);
+    const relayed = sent.filter((s) => !s.url.startsWith(path.issuerUrl));
+    // Only the first call tried the dead relay; everything after went straight to the live one.
+    expect(relayed.filter((s) => s.url.startsWith(dead))).toHaveLength(1);
+    expect(relayed[0]!.url.startsWith(dead)).toBe(true);
+    expect(relayed.slice(1).every((s) => s.url.startsWith(path.relayUrl))).toBe(true);
+    expect(ohttpCalls(sent)).toHaveLength(1);
+  });
 });
