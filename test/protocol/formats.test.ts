@@ -1,6 +1,9 @@
 import { decode as cborxDecode } from 'cbor-x';
 import fc from 'fast-check';
 import {
+  ModelError,
+  openModel,
+  sealModel,
   AttestationError,
   FormatError,
   assertSessionKeyConfig,
@@ -465,5 +468,25 @@ describe('measure', () => {
     }
     await expectCode(() => measure({ platform: 'p', files: new Map() }), FormatError, 'INVALID_FIELD');
     await expectCode(() => measure({ platform: '', files: new Map([['a.js', new Uint8Array(1)]]) }), FormatError, 'INVALID_FIELD');
+  });
+});
+
+describe('the sealed model file', () => {
+  const key = new Uint8Array(32).fill(7);
+  const model = new TextEncoder().encode('{"model":"weights"}');
+  const sha = createHash('sha256').update(model).digest('hex');
+
+  test('opens under its data key when the plaintext hashes to the compiled-in value', () => {
+    expect(openModel(key, sealModel(key, model), sha)).toEqual(model);
+  });
+
+  test('each way it can be wrong has its code, and no plaintext comes back', async () => {
+    const sealed = sealModel(key, model);
+    await expectCode(() => openModel(new Uint8Array(32).fill(8), sealed, sha), ModelError, 'DECRYPT_FAILED');
+    await expectCode(() => openModel(key, flipped(sealed, sealed.length - 20), sha), ModelError, 'DECRYPT_FAILED');
+    await expectCode(() => openModel(key, sealed, 'ab'.repeat(32)), ModelError, 'HASH_MISMATCH');
+    await expectCode(() => openModel(key, sealed.subarray(0, 20), sha), ModelError, 'MALFORMED');
+    await expectCode(() => openModel(key, Uint8Array.of(2, ...sealed.subarray(1)), sha), ModelError, 'MALFORMED');
+    await expectCode(() => sealModel(new Uint8Array(16), model), ModelError, 'MALFORMED');
   });
 });
