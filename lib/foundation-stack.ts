@@ -60,9 +60,6 @@ export const DEPLOYER_NETWORK_ACTIONS = [
   'ec2:DescribeVpcEndpointServices',
   'ec2:DescribeVpcEndpoints',
   'ec2:DescribeVpcs',
-  // An interface endpoint with private DNS associates the VPC with the service's
-  // AWS-managed private hosted zone.
-  'route53:AssociateVPCWithHostedZone',
 ] as const;
 
 /** The only services the NetworkStack makes endpoints for. */
@@ -236,7 +233,8 @@ export class FoundationStack extends Stack {
         reason:
           'kms:CreateKey has no resource until the key exists: conditions pin key spec, usage, AWS_KMS origin, single region and this region. ' +
           'The EC2 network calls authorize against resource types that do not exist yet (and Describe* take no resource): bounded to this region, ' +
-          'with every way out of the VPC (gateways, routes, peering, addresses) explicitly denied. The other "*" statements are Denies.',
+          'with every way out of the VPC (gateways, routes, peering, addresses, endpoints to other services) explicitly denied. ' +
+          'route53:AssociateVPCWithHostedZone acts on the AWS-managed private zone of the KMS endpoint, which has no ARN in this account. The other "*" statements are Denies.',
       },
       {
         id: `AwsSolutions-IAM5[Resource::${flowLogGroup}:*]`,
@@ -291,6 +289,14 @@ export function deployerStatements(account: string, region: string): iam.PolicyS
       actions: [...DEPLOYER_NETWORK_ACTIONS],
       resources: ['*'],
       conditions: inRegion,
+    }),
+    new iam.PolicyStatement({
+      sid: 'PrivateDnsForInterfaceEndpoints',
+      // An interface endpoint with private DNS associates the VPC with the service's
+      // AWS-managed private hosted zone (not in this account, no ARN to name). Route 53 is
+      // global, so no region condition.
+      actions: ['route53:AssociateVPCWithHostedZone'],
+      resources: ['*'],
     }),
     new iam.PolicyStatement({
       sid: 'ManageFlowLogGroup',
