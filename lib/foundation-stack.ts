@@ -169,7 +169,8 @@ export class FoundationStack extends Stack {
     });
 
     // Lambda execution roles for the functions of #15, fixed so nothing else can use them.
-    // Lambda assumes them; aws:SourceAccount keeps another account's function from doing so.
+    // Only Lambda assumes them (a role cannot be passed to another account's function;
+    // aws:SourceAccount says so in the trust policy too).
     const lambdaRole = (id: string, roleName: string, functionName: string, description: string) => {
       const role = new iam.Role(this, id, {
         roleName,
