@@ -43,19 +43,12 @@ export function synthesize(options: BuildOptions & { context?: Record<string, un
   const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'pp-cdk-test-')), ...(options.context ? { context: options.context } : {}) });
   const built = buildApp(app, { nag: false, ...options });
   const assembly = app.synth();
-  const json = {
-    foundation: assembly.getStackArtifact(built.foundation.artifactId).template,
-    network: assembly.getStackArtifact(built.network.artifactId).template,
-    releaseKeys: assembly.getStackArtifact(built.releaseKeys.artifactId).template,
-  };
-  return {
-    built,
-    assembly,
-    json,
-    foundation: Template.fromJSON(json.foundation),
-    network: Template.fromJSON(json.network),
-    releaseKeys: Template.fromJSON(json.releaseKeys),
-  };
+  // Template.fromStack reuses this synthesis (the app caches its assembly).
+  const foundation = Template.fromStack(built.foundation);
+  const network = Template.fromStack(built.network);
+  const releaseKeys = Template.fromStack(built.releaseKeys);
+  const json = { foundation: foundation.toJSON(), network: network.toJSON(), releaseKeys: releaseKeys.toJSON() };
+  return { built, assembly, json, foundation, network, releaseKeys };
 }
 
 /**
