@@ -13,12 +13,19 @@ import { toHex } from './bytes';
 import { KeyPolicyError, type KeyPolicyErrorCode } from './errors';
 import { jsonEqual, parseStrictJson, StrictJsonError, type JsonValue } from './strict-json';
 
-/** The fixed role names the FoundationStack creates; a frozen policy names them for the key's life. */
+/**
+ * The fixed role names the FoundationStack creates; a frozen policy names them for the
+ * key's life. `rotation` (the issuer-rotation Lambda) and `logWriter` (the log-writer
+ * Lambda) appear in no key policy: they are fixed so that nothing but those functions
+ * can ever hold them, and so the key-policy matrix can show that they get nothing.
+ */
 export const ROLE_NAMES = Object.freeze({
   worker: 'pp-enclave-worker',
   publisher: 'pp-release-publisher',
   deployer: 'pp-deployer',
   modelOwner: 'pp-model-owner',
+  rotation: 'pp-issuer-rotation',
+  logWriter: 'pp-log-writer',
 });
 
 export const POLICY_VERSION = '2012-10-17';

@@ -1,0 +1,241 @@
+// NetworkStack: one test per rule, on the synthesized template of the example deployment.
+import { Match } from 'aws-cdk-lib/assertions';
+import { ROLE_NAMES } from '../../protocol';
+import { DYNAMODB_ENDPOINT_ACTIONS, KMS_ENDPOINT_ACTIONS, MATCH_NO_TRAFFIC } from '../../lib/network-stack';
+import { FLOW_LOG_GROUP_NAME, FLOW_LOGS_ROLE_NAME } from '../../lib/names';
+import { EXAMPLE_CONFIG, resourcesOfType, synthesize, type Synthesized } from '../helpers/cdk';
+
+const { account, region } = EXAMPLE_CONFIG;
+const network = EXAMPLE_CONFIG.network as { workerPort: number; s3PrefixListId: string; dynamoDbPrefixListId: string; flowLogRetentionDays: number; vpcCidr: string };
+const workerRole = `arn:aws:iam::${account}:role/${ROLE_NAMES.worker}`;
+
+let s: Synthesized;
+let t: any;
+let groupIdOf: (logicalId: string) => any;
+let groups: Record<string, string>;
+beforeAll(() => {
+  s = synthesize();
+  t = s.json.network;
+  const byDescription = (prefix: string) => Object.entries(resourcesOfType(t, 'AWS::EC2::SecurityGroup')).find(([, r]) => r.Properties.GroupDescription.startsWith(prefix))![0];
+  groups = { worker: byDescription('Enclave parent instances'), gateway: byDescription('Gateway Lambda'), kms: byDescription('KMS interface endpoint') };
+  groupIdOf = (logicalId) => ({ 'Fn::GetAtt': [logicalId, 'GroupId'] });
+});
+
+/** A group's rules as separate resources, without descriptions, for exact comparison. */
+function rules(type: 'AWS::EC2::SecurityGroupIngress' | 'AWS::EC2::SecurityGroupEgress', group: string): any[] {
+  return Object.values(resourcesOfType(t, type))
+    .map((r) => r.Properties)
+    .filter((p) => JSON.stringify(p.GroupId) === JSON.stringify(groupIdOf(group)))
+    .map(({ Description: _d, GroupId: _g, ...rule }) => rule);
+}
+
+test('termination protection: the network is never deleted by accident', () => {
+  expect(s.built.network.terminationProtection).toBe(true);
+});
+
+test('isolated subnets only: one isolated subnet per configured zone, none mapping public IPs', () => {
+  const subnets = Object.values(resourcesOfType(t, 'AWS::EC2::Subnet')).map((r) => r.Properties);
+  expect(subnets.map((p) => p.AvailabilityZone)).toEqual(EXAMPLE_CONFIG.availabilityZones);
+  for (const p of subnets) {
+    expect(p.MapPublicIpOnLaunch).toBe(false);
+    expect(p.Tags).toContainEqual({ Key: 'aws-cdk:subnet-type', Value: 'Isolated' });
+  }
+  s.network.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: network.vpcCidr, EnableDnsHostnames: true, EnableDnsSupport: true });
+});
+
+test('no way out: no internet, NAT or egress-only gateway, no elastic IP, VPN, peering or transit attachment', () => {
+  for (const type of [
+    'AWS::EC2::InternetGateway',
+    'AWS::EC2::VPCGatewayAttachment',
+    'AWS::EC2::NatGateway',
+    'AWS::EC2::EgressOnlyInternetGateway',
+    'AWS::EC2::EIP',
+    'AWS::EC2::VPNGateway',
+    'AWS::EC2::VPCPeeringConnection',
+    'AWS::EC2::TransitGatewayAttachment',
+    'AWS::EC2::TransitGatewayVpcAttachment',
+    'AWS::EC2::CarrierGateway',
+  ]) {
+    s.network.resourceCountIs(type, 0);
+  }
+});
+
+test('no routes: route tables carry only the routes the gateway endpoints add themselves', () => {
+  s.network.resourceCountIs('AWS::EC2::Route', 0);
+});
+
+test('no default egress: every security group\'s own egress list is only the match-nothing rule', () => {
+  const all = Object.values(resourcesOfType(t, 'AWS::EC2::SecurityGroup'));
+  expect(all).toHaveLength(3);
+  for (const g of all) expect(g.Properties.SecurityGroupEgress).toEqual([MATCH_NO_TRAFFIC]);
+});
+
+test('no egress to the internet: no rule anywhere allows 0.0.0.0/0 or ::/0', () => {
+  const everyRule = [
+    ...Object.values(resourcesOfType(t, 'AWS::EC2::SecurityGroupEgress')).map((r) => r.Properties),
+    ...Object.values(resourcesOfType(t, 'AWS::EC2::SecurityGroup')).flatMap((g) => [...(g.Properties.SecurityGroupEgress ?? []), ...(g.Properties.SecurityGroupIngress ?? [])]),
+    ...Object.values(resourcesOfType(t, 'AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties),
+  ];
+  expect(everyRule.length).toBeGreaterThan(3);
+  for (const rule of everyRule) {
+    expect(rule.CidrIp).not.toBe('0.0.0.0/0');
+    expect(rule.CidrIpv6).not.toBe('::/0');
+    expect(rule.IpProtocol).not.toBe('-1');
+  }
+});
+
+test('no ingress from address ranges: every ingress rule names a security group', () => {
+  for (const g of Object.values(resourcesOfType(t, 'AWS::EC2::SecurityGroup'))) expect(g.Properties.SecurityGroupIngress).toBeUndefined();
+  for (const r of Object.values(resourcesOfType(t, 'AWS::EC2::SecurityGroupIngress'))) {
+    expect(r.Properties.SourceSecurityGroupId).toBeDefined();
+    expect(r.Properties.CidrIp).toBeUndefined();
+    expect(r.Properties.CidrIpv6).toBeUndefined();
+  }
+});
+
+test('worker security group: in only from the gateway on the worker port; out only to the KMS endpoint and S3 on 443', () => {
+  const port = network.workerPort;
+  expect(rules('AWS::EC2::SecurityGroupIngress', groups.worker!)).toEqual([{ IpProtocol: 'tcp', FromPort: port, ToPort: port, SourceSecurityGroupId: groupIdOf(groups.gateway!) }]);
+  expect(rules('AWS::EC2::SecurityGroupEgress', groups.worker!)).toEqual(
+    expect.arrayContaining([
+      { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, DestinationSecurityGroupId: groupIdOf(groups.kms!) },
+      { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, DestinationPrefixListId: network.s3PrefixListId },
+    ]),
+  );
+  expect(rules('AWS::EC2::SecurityGroupEgress', groups.worker!)).toHaveLength(2);
+});
+
+test('gateway security group: nothing in; out only to workers on the worker port and DynamoDB on 443', () => {
+  const port = network.workerPort;
+  expect(rules('AWS::EC2::SecurityGroupIngress', groups.gateway!)).toEqual([]);
+  expect(rules('AWS::EC2::SecurityGroupEgress', groups.gateway!)).toEqual(
+    expect.arrayContaining([
+      { IpProtocol: 'tcp', FromPort: port, ToPort: port, DestinationSecurityGroupId: groupIdOf(groups.worker!) },
+      { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, DestinationPrefixListId: network.dynamoDbPrefixListId },
+    ]),
+  );
+  expect(rules('AWS::EC2::SecurityGroupEgress', groups.gateway!)).toHaveLength(2);
+});
+
+test('KMS endpoint security group: in only from workers on 443; nothing out', () => {
+  expect(rules('AWS::EC2::SecurityGroupIngress', groups.kms!)).toEqual([{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, SourceSecurityGroupId: groupIdOf(groups.worker!) }]);
+  expect(rules('AWS::EC2::SecurityGroupEgress', groups.kms!)).toEqual([]);
+});
+
+test('endpoints: exactly a KMS interface endpoint and S3 and DynamoDB gateway endpoints', () => {
+  const endpoints = Object.values(resourcesOfType(t, 'AWS::EC2::VPCEndpoint')).map((r) => [JSON.stringify(r.Properties.ServiceName), r.Properties.VpcEndpointType]);
+  expect(endpoints.sort()).toEqual(
+    [
+      [JSON.stringify(`com.amazonaws.${region}.kms`), 'Interface'],
+      [JSON.stringify({ 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.s3']] }), 'Gateway'],
+      [JSON.stringify({ 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.dynamodb']] }), 'Gateway'],
+    ].sort(),
+  );
+});
+
+test('KMS endpoint: private DNS, its own security group, and a policy for the worker role\'s calls on this account\'s keys only', () => {
+  s.network.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+    ServiceName: `com.amazonaws.${region}.kms`,
+    PrivateDnsEnabled: true,
+    SecurityGroupIds: [groupIdOf(groups.kms!)],
+    // Exact: no other statement, condition or action may slip in.
+    PolicyDocument: Match.exact({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'WorkerUsesThisAccountsKeysOnly',
+          Effect: 'Allow',
+          Principal: { AWS: '*' },
+          Action: [...KMS_ENDPOINT_ACTIONS],
+          Resource: `arn:aws:kms:${region}:${account}:key/*`,
+          Condition: { StringEquals: { 'aws:PrincipalArn': workerRole, 'aws:PrincipalAccount': account } },
+        },
+      ],
+    }),
+  });
+});
+
+test('S3 endpoint: the worker role may only GetObject, and only from this account\'s buckets', () => {
+  s.network.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+    VpcEndpointType: 'Gateway',
+    ServiceName: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['.s3'])] }),
+    // Exact: no other statement, condition or action may slip in.
+    PolicyDocument: Match.exact({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'WorkerReadsThisAccountsObjectsOnly',
+          Effect: 'Allow',
+          Principal: { AWS: '*' },
+          Action: 's3:GetObject',
+          Resource: 'arn:aws:s3:::*/*',
+          Condition: { StringEquals: { 'aws:PrincipalArn': workerRole, 'aws:PrincipalAccount': account, 'aws:ResourceAccount': account } },
+        },
+      ],
+    }),
+  });
+});
+
+test('DynamoDB endpoint: item calls only, by this account\'s principals, on this account\'s tables', () => {
+  s.network.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+    VpcEndpointType: 'Gateway',
+    ServiceName: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['.dynamodb'])] }),
+    // Exact: no other statement, condition or action may slip in.
+    PolicyDocument: Match.exact({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'ItemCallsOnThisAccountsTablesOnly',
+          Effect: 'Allow',
+          Principal: { AWS: '*' },
+          Action: [...DYNAMODB_ENDPOINT_ACTIONS],
+          Resource: `arn:aws:dynamodb:${region}:${account}:table/*`,
+          Condition: { StringEquals: { 'aws:PrincipalAccount': account } },
+        },
+      ],
+    }),
+  });
+});
+
+test('endpoints in every zone: each endpoint serves every isolated subnet', () => {
+  const subnets = Object.keys(resourcesOfType(t, 'AWS::EC2::Subnet')).map((id) => ({ Ref: id }));
+  const tables = Object.keys(resourcesOfType(t, 'AWS::EC2::RouteTable')).map((id) => ({ Ref: id }));
+  for (const e of Object.values(resourcesOfType(t, 'AWS::EC2::VPCEndpoint'))) {
+    if (e.Properties.VpcEndpointType === 'Interface') expect(e.Properties.SubnetIds).toEqual(subnets);
+    else expect(e.Properties.RouteTableIds).toEqual(tables);
+  }
+});
+
+test('flow logs: all traffic of the VPC to the retained, size-limited flow-log group, delivered by the foundation\'s role', () => {
+  const groupId = Object.keys(resourcesOfType(t, 'AWS::Logs::LogGroup'))[0]!;
+  s.network.hasResource('AWS::Logs::LogGroup', {
+    Properties: { LogGroupName: FLOW_LOG_GROUP_NAME, RetentionInDays: network.flowLogRetentionDays },
+    DeletionPolicy: 'Retain',
+  });
+  const vpcId = Object.keys(resourcesOfType(t, 'AWS::EC2::VPC'))[0]!;
+  s.network.hasResourceProperties('AWS::EC2::FlowLog', {
+    ResourceType: 'VPC',
+    ResourceId: { Ref: vpcId },
+    TrafficType: 'ALL',
+    LogDestinationType: 'cloud-watch-logs',
+    LogGroupName: { Ref: groupId },
+    DeliverLogsPermissionArn: `arn:aws:iam::${account}:role/${FLOW_LOGS_ROLE_NAME}`,
+  });
+});
+
+test('no custom resources: the default security group is left to the documented one-time command, not a Lambda', () => {
+  s.network.resourceCountIs('AWS::Lambda::Function', 0);
+  s.network.resourceCountIs('AWS::IAM::Role', 0);
+  for (const r of Object.values(t.Resources as Record<string, any>)) expect(r.Type).not.toMatch(/^Custom::|^AWS::CloudFormation::CustomResource$/);
+});
+
+test('no cross-stack exports: stacks share fixed names, not references', () => {
+  for (const template of [s.json.foundation, s.json.network, s.json.releaseKeys]) {
+    expect(JSON.stringify(template)).not.toContain('Fn::ImportValue');
+    for (const o of Object.values((template.Outputs ?? {}) as Record<string, any>)) expect(o.Export).toBeUndefined();
+  }
+});
+
+test('snapshot: the NetworkStack template', () => {
+  expect(t).toMatchSnapshot();
+});
