@@ -186,14 +186,20 @@ export async function ppx(argv: readonly string[], io: Io): Promise<number> {
   }
 }
 
-/** GET through the pinned relays, in order, past those that cannot be reached (as the SDK does). */
+/**
+ * GET through the pinned relays, in order, past those that cannot be reached (as the SDK
+ * does). A GET is tried twice per relay: a kept-alive connection the relay closed while
+ * this process was busy fails once, and the retry opens a new one.
+ */
 async function viaRelays(config: PrivateProcessingConfig, path: string): Promise<Response> {
   const f = config.fetch ?? fetch;
   for (const relay of config.relayUrls) {
-    try {
-      return await f(`${relay.replace(/\/+$/, '')}${path}`);
-    } catch {
-      // the next relay
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        return await f(`${relay.replace(/\/+$/, '')}${path}`);
+      } catch {
+        // again, then the next relay
+      }
     }
   }
   throw new Unavailable('NETWORK');

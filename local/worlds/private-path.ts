@@ -145,12 +145,12 @@ export async function privatePathWorld(options: PrivatePathOptions = {}): Promis
   const logWriterSecrets = { publisher: randomBytes(24).toString('base64url'), rotation: randomBytes(24).toString('base64url') };
   const callers = new Map([
     [logWriterSecrets.publisher, `arn:aws:sts::${ACCOUNT}:assumed-role/${ROLE_NAMES.publisher}/local-release`],
-    [logWriterSecrets.rotation, `arn:aws:sts::${ACCOUNT}:assumed-role/${LOCAL_ROTATION_ROLE}/local-rotation`],
+    [logWriterSecrets.rotation, `arn:aws:sts::${ACCOUNT}:assumed-role/${ROLE_NAMES.rotation}/local-rotation`],
   ]);
   const logWriter = new LogWriterHandler({
     log,
     account: ACCOUNT,
-    submitters: { [ROLE_NAMES.publisher]: 'publisher', [LOCAL_ROTATION_ROLE]: 'rotation' },
+    submitters: { [ROLE_NAMES.publisher]: 'publisher', [ROLE_NAMES.rotation]: 'rotation' },
     logger: createLogger('log-writer', (l) => logs['log-writer']!.push(l)),
   });
   const logWriterServed = await serveHandler(
@@ -232,9 +232,6 @@ export async function privatePathWorld(options: PrivatePathOptions = {}): Promis
     },
   };
 }
-
-/** The rotation role's name in the local stack (the FoundationStack fixes the real one). */
-export const LOCAL_ROTATION_ROLE = 'pp-issuer-rotation';
 
 /** A client configuration for this world: its relay, issuer, log pins and the emulator's root (local mode). */
 export function clientConfig(world: PrivatePath, extra: Partial<PrivateProcessingConfig> = {}, account = 'alice'): PrivateProcessingConfig {
