@@ -117,7 +117,7 @@ export class LlmBackend implements AsyncModelBackend {
     const started = Date.now();
     return this.run(async () => {
       const budget = budgetFor(context?.bucket, this.options.budgets ?? DEFAULT_BUDGETS);
-      const prompt = summarizePrompt(chat, budget.promptTokens, (t) => this.model.countTokens(t));
+      const prompt = summarizePrompt(chat, budget.promptTokens - (this.model.templateTokens ?? 0), (t) => this.model.countTokens(t));
       const summary = await this.generate('summarize', context?.bucket, prompt, started);
       const base = this.options.base ? await this.options.base.summarize(chat) : undefined;
       return {
@@ -134,7 +134,7 @@ export class LlmBackend implements AsyncModelBackend {
     const started = Date.now();
     return this.run(async () => {
       const budget = budgetFor(context?.bucket, this.options.budgets ?? DEFAULT_BUDGETS);
-      const prompt = composePrompt(request, budget.promptTokens, (t) => this.model.countTokens(t));
+      const prompt = composePrompt(request, budget.promptTokens - (this.model.templateTokens ?? 0), (t) => this.model.countTokens(t));
       const text = await this.generate('compose', context?.bucket, prompt, started);
       const base = this.options.base ? await this.options.base.compose(request) : undefined;
       // A model that ends at once has nothing to change: the draft stands.

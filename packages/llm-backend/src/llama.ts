@@ -21,12 +21,17 @@ export interface Generation {
   /** Tokens generated and released (at most the budget; a few held back at a stop are not counted). */
   readonly tokens: number;
   readonly stop: 'eos' | 'budget' | 'deadline';
+  /** Milliseconds reading the prompt (to the first token) and generating after it. */
+  readonly promptMs?: number;
+  readonly generationMs?: number;
 }
 
 /** What the backend needs of a loaded model. */
 export interface LoadedModel {
   /** Tokens of `text` in this model's vocabulary. */
   countTokens(text: string): number;
+  /** Tokens the prompt template adds around system and user text. */
+  readonly templateTokens?: number;
   generate(request: GenerateRequest): Promise<Generation>;
   /** Contexts not yet disposed (0 between requests). */
   readonly liveContexts: number;
@@ -43,13 +48,16 @@ export interface LlamaLoaderOptions {
    * `npm run bench -- --threads N` before raising it.
    */
   readonly threads?: number;
-  /** Tokens the template may add around system and user text (context headroom). */
-  readonly templateReserve?: number;
   /** Fixed so a request's outcome does not depend on anything but its input. */
   readonly seed?: number;
 }
 
 let llamaInstance: Promise<Llama> | undefined;
+
+/** Loads llama.cpp's binding once per process (the first model load does it too). */
+export async function loadLlamaRuntime(): Promise<void> {
+  await llama();
+}
 
 async function llama(): Promise<Llama> {
   llamaInstance ??= (async () => {
@@ -66,6 +74,7 @@ class LlamaLoaded implements LoadedModel {
   constructor(
     private readonly model: LlamaModel,
     private readonly options: LlamaLoaderOptions,
+    readonly templateTokens: number,
   ) {}
 
   get liveContexts(): number {
@@ -78,8 +87,7 @@ class LlamaLoaded implements LoadedModel {
 
   async generate(request: GenerateRequest): Promise<Generation> {
     const { LlamaChat } = await import('node-llama-cpp');
-    const reserve = this.options.templateReserve ?? 64;
-    const promptTokens = this.countTokens(request.system) + this.countTokens(request.user) + reserve;
+    const promptTokens = this.countTokens(request.system) + this.countTokens(request.user) + this.templateTokens + 16;
     // A context of its own: its KV cache holds this request only and is freed with it.
     this.live++;
     let context;
@@ -87,6 +95,8 @@ class LlamaLoaded implements LoadedModel {
       context = await this.model.createContext({
         contextSize: Math.min(this.model.trainContextSize, Math.ceil((promptTokens + request.maxTokens + 1) / 64) * 64),
         sequences: 1,
+        // Small batches: the time limit is checked between batches, also while the prompt is read.
+        batchSize: 128,
         threads: this.options.threads ?? 1,
       });
     } catch {
@@ -96,7 +106,9 @@ class LlamaLoaded implements LoadedModel {
     try {
       const chat = new LlamaChat({ contextSequence: context.getSequence(), chatWrapper: 'auto' });
       let tokens = 0;
-      let evaluated = 0;
+      let promptCount = 0;
+      const start = performance.now();
+      let firstAt: number | undefined;
       try {
         const result = await chat.generateResponse(
           [
@@ -110,19 +122,26 @@ class LlamaLoaded implements LoadedModel {
             seed: this.options.seed ?? 0,
             ...(request.signal ? { signal: request.signal, stopOnAbortSignal: true } : {}),
             onToken: (t) => {
+              if (firstAt === undefined) {
+                firstAt = performance.now();
+                promptCount = Math.max(0, chat.sequence.contextTokens.length - t.length + 1);
+              }
               tokens += t.length;
             },
           },
         );
-        evaluated = chat.sequence.contextTokens.length;
+        const end = performance.now();
+        if (firstAt === undefined) promptCount = chat.sequence.contextTokens.length;
         const reason = result.metadata.stopReason;
         const stop = reason === 'maxTokens' ? 'budget' : reason === 'abort' ? 'deadline' : 'eos';
-        return { text: result.response, promptTokens: Math.max(0, evaluated - tokens), tokens, stop };
+        return { text: result.response, promptTokens: promptCount, tokens, stop, promptMs: (firstAt ?? end) - start, generationMs: end - (firstAt ?? end) };
       } finally {
         chat.dispose({ disposeSequence: true });
       }
     } catch (err) {
       if (err instanceof LlmBackendError) throw err;
+      // The time limit fell while the prompt was still being read: nothing was generated.
+      if (request.signal?.aborted) return { text: '', promptTokens: 0, tokens: 0, stop: 'deadline' };
       throw new LlmBackendError('GENERATION_FAILED');
     } finally {
       await context.dispose();
@@ -144,6 +163,8 @@ export function llamaLoader(options: LlamaLoaderOptions = {}): ModelLoader {
     } catch {
       throw new LlmBackendError('LOAD_FAILED');
     }
-    return new LlamaLoaded(model, options);
+    const { resolveChatWrapper } = await import('node-llama-cpp');
+    const empty = resolveChatWrapper(model).generateContextState({ chatHistory: [{ type: 'system', text: '' }, { type: 'user', text: '' }, { type: 'model', response: [] }] });
+    return new LlamaLoaded(model, options, empty.contextText.tokenize(model.tokenizer).length);
   };
 }

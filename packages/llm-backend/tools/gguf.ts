@@ -31,6 +31,8 @@ export interface TinyLlamaOptions {
   readonly contextLength?: number;
   /** Extra normal (word-piece) tokens beyond the specials, the 256 byte tokens and the built-in pieces. */
   readonly extraTokens?: number;
+  /** More whole words for the vocabulary (a bench's prompts then cost about a token a word, as with a real tokenizer). */
+  readonly words?: readonly string[];
   readonly weights?: WeightType;
   /**
    * 'never': the output rows of the special tokens are zero, so greedy decoding (random
@@ -71,8 +73,8 @@ const WORDS = [
   'chat', 'reply', 'draft', 'time', 'plan', 'decided', 'agreed', 'question', 'friendly', 'formal', 'concise',
 ];
 
-/** The vocabulary: <unk>, <s>, </s>, the 256 byte tokens, letters and word pieces. */
-export function tinyVocabulary(extra = 0): { tokens: string[]; scores: number[]; types: number[] } {
+/** The vocabulary: <unk>, <s>, </s>, the 256 byte tokens, letters, and words with their prefixes. */
+export function tinyVocabulary(extra = 0, words: readonly string[] = []): { tokens: string[]; scores: number[]; types: number[] } {
   const tokens: string[] = ['<unk>', '<s>', '</s>'];
   const types: number[] = [TOKEN_TYPE.UNKNOWN, TOKEN_TYPE.CONTROL, TOKEN_TYPE.CONTROL];
   const scores: number[] = [0, 0, 0];
@@ -83,7 +85,9 @@ export function tinyVocabulary(extra = 0): { tokens: string[]; scores: number[];
   }
   const pieces = ['\u2581'];
   for (let c = 97; c <= 122; c++) pieces.push(String.fromCharCode(c), `\u2581${String.fromCharCode(c)}`);
-  for (const w of WORDS) pieces.push(`\u2581${w}`);
+  // SentencePiece merges adjacent pieces only into pieces of the vocabulary: every prefix
+  // of a word is one, so a word merges up to a single token.
+  for (const w of [...WORDS, ...words]) for (let k = 1; k <= w.length; k++) pieces.push(`\u2581${w.slice(0, k)}`);
   for (let i = 0; i < extra; i++) pieces.push(`\u2581w${i}`);
   const seen = new Set<string>();
   for (const piece of pieces) {
@@ -215,13 +219,20 @@ function randomData(count: number, type: WeightType, rand: () => number, std: nu
   // Uniform quants in [-8, 7] (Q4_0) or [-127, 127] (Q8_0) times d have this std.
   const d = type === 'Q4_0' ? std / 4.6 : std / 73;
   const half = toHalf(d);
+  // Quants from a pool of at most 64k blocks, picked in a scattered order: large (bench)
+  // models are made in seconds, and their speed does not depend on the values.
+  const poolBlocks = Math.min(blocks, 65536);
+  const pool = Buffer.alloc(poolBlocks * (blockBytes - 2));
+  for (let j = 0; j < pool.length; j += 4) {
+    const v = Math.floor(rand() * 4294967296) >>> 0;
+    for (let k = 0; k < 4 && j + k < pool.length; k++) pool[j + k] = (v >>> (8 * k)) & 0xff;
+  }
+  const start = Math.floor(rand() * poolBlocks);
   for (let b = 0; b < blocks; b++) {
     const o = b * blockBytes;
     out.writeUInt16LE(half, o);
-    for (let j = 2; j < blockBytes; j += 4) {
-      const v = Math.floor(rand() * 4294967296) >>> 0;
-      for (let k = 0; k < 4 && j + k < blockBytes; k++) out[o + j + k] = (v >>> (8 * k)) & 0xff;
-    }
+    const p = ((start + b * 7919) % poolBlocks) * (blockBytes - 2);
+    pool.copy(out, o + 2, p, p + blockBytes - 2);
   }
   return out;
 }
@@ -244,7 +255,7 @@ export function tinyLlamaGguf(options: TinyLlamaOptions = {}): Uint8Array {
   const weights = options.weights ?? 'F32';
   const headDim = nEmbd / nHead;
   if (!Number.isInteger(headDim) || nHead % nHeadKv !== 0) throw new Error('heads must divide the embedding and kv heads the heads');
-  const vocab = tinyVocabulary(options.extraTokens ?? 0);
+  const vocab = tinyVocabulary(options.extraTokens ?? 0, options.words);
   const nVocab = vocab.tokens.length;
 
   const matrix = (name: string, cols: number, rows: number, type: WeightType = weights): Tensor => ({
