@@ -5,8 +5,9 @@
 // answer then carries what was generated so far).
 //
 // Derived from `npm run bench` on a 2-core machine, one llama.cpp thread, for the
-// reference model shape (SmolLM2-360M's, Q4_0), at the slowest speeds of five runs
-// (prompt 137 tokens/s, generation 27 tokens/s; the machine is shared and noisy): the
+// reference model shape (SmolLM2-360M's, Q4_0), at speeds under the slowest of seven
+// runs (planned: prompt 120 tokens/s, generation 22 tokens/s; measured 137–255 and
+// 23–47: the machine is shared and noisy), rounded down: the
 // prompt (instructions, template and as much of the chat as fits) and then the output
 // both fit inside the bucket's time limit, and the time limit leaves 300 ms to 1.5 s of
 // the published deadline for queueing, HPKE and the response (README.md "Token budgets").
@@ -37,12 +38,12 @@ export interface TokenBudget {
 export type BudgetTable = Readonly<Record<number, TokenBudget>>;
 
 export const DEFAULT_BUDGETS: BudgetTable = Object.freeze({
-  1024: { promptTokens: 112, outputTokens: 20, timeLimitMs: 1_700 },
-  4096: { promptTokens: 160, outputTokens: 36, timeLimitMs: 2_600 },
-  16384: { promptTokens: 224, outputTokens: 48, timeLimitMs: 3_500 },
-  65536: { promptTokens: 320, outputTokens: 72, timeLimitMs: 5_300 },
-  262144: { promptTokens: 512, outputTokens: 128, timeLimitMs: 9_000 },
-  1048576: { promptTokens: 896, outputTokens: 256, timeLimitMs: 16_500 },
+  1024: { promptTokens: 96, outputTokens: 16, timeLimitMs: 1_700 },
+  4096: { promptTokens: 144, outputTokens: 26, timeLimitMs: 2_600 },
+  16384: { promptTokens: 192, outputTokens: 36, timeLimitMs: 3_500 },
+  65536: { promptTokens: 288, outputTokens: 60, timeLimitMs: 5_300 },
+  262144: { promptTokens: 480, outputTokens: 104, timeLimitMs: 9_000 },
+  1048576: { promptTokens: 832, outputTokens: 200, timeLimitMs: 16_500 },
 });
 
 /** The budget of `bucket`: its own entry, else the largest smaller bucket's, else the smallest. */
