@@ -4,7 +4,7 @@
 // address is a Unix socket in AWS (socat bridges it to vsock) and may be TCP on
 // loopback only in a local build.
 
-import { createLogger, KMS_KEY_ARN, type AllowlistLogger } from '../protocol';
+import { createLogger, KMS_KEY_ARN, ProtocolError, type AllowlistLogger } from '../protocol';
 import type { ModelBackend } from './features/api';
 import { PlaceholderEngine } from './features/placeholder-engine';
 import { EnclaveKms } from './kms/client';
@@ -13,7 +13,7 @@ import { NsmClient, type NsmTransport } from './nsm/client';
 import { TokenBucket } from './server/admission';
 import { PushedCredentials } from './server/credentials';
 import { DEFAULT_DEADLINES_MS, type Deadlines } from './server/deadlines';
-import { Enclave, type EnclaveConfig } from './server/enclave';
+import { Enclave, EnclaveBootError, type EnclaveConfig } from './server/enclave';
 import { RequestHandler } from './server/handler';
 import { EnclaveListener, type ListenAddress } from './server/listener';
 import { ReplayCache } from './server/replay';
@@ -35,7 +35,8 @@ export interface StartEnclaveOptions {
   /** This worker's share of the account's KMS ECC request quota. */
   readonly kmsRatePerSecond?: number;
   readonly clockSkewMs?: number;
-  readonly engine?: (model: Uint8Array) => ModelBackend;
+  /** Builds the engine from the checked model bytes; may be async (an LLM loads its model). A failure fails the boot. */
+  readonly engine?: (model: Uint8Array) => ModelBackend | Promise<ModelBackend>;
   readonly now?: () => number;
 }
 
@@ -110,7 +111,15 @@ export async function startEnclave(options: StartEnclaveOptions): Promise<Runnin
     const config = await bootConfig;
     await credentials.ready();
     const e = await Enclave.boot({ nsm, kms, config, logger, now });
-    const engine = (options.engine ?? PlaceholderEngine.fromModel)(e.model);
+    let engine: ModelBackend;
+    try {
+      engine = await (options.engine ?? PlaceholderEngine.fromModel)(e.model);
+    } catch (err) {
+      // An engine that cannot load its (hash-checked) model fails the boot like the model itself.
+      const code = `ENGINE_${err instanceof ProtocolError ? err.code : 'FAILED'}`.toUpperCase().replace(/[^A-Z0-9_]/g, '_').slice(0, 48);
+      e.stop(code);
+      throw new EnclaveBootError(code);
+    }
     handler = new RequestHandler({
       keys: () => e.keys(),
       serving: () => e.serving,

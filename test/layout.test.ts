@@ -53,3 +53,25 @@ test('nothing outside test/ imports test/ or bench/', () => {
   }
   expect(offending).toEqual([]);
 });
+
+// The LLM backend is an opt-in package with its own dependencies (packages/llm-backend):
+// the root install, type-check and test run never pull it in.
+describe('packages/llm-backend stays out of the root project', () => {
+  test('it exists with its own package.json and lockfile, and depends on node-llama-cpp there', () => {
+    const own = JSON.parse(readFileSync(join(ROOT, 'packages/llm-backend/package.json'), 'utf8'));
+    expect(own.dependencies['node-llama-cpp']).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(JSON.parse(readFileSync(join(ROOT, 'packages/llm-backend/package-lock.json'), 'utf8')).packages['node_modules/node-llama-cpp']).toBeDefined();
+  });
+
+  test('the root package.json and lockfile do not mention node-llama-cpp', () => {
+    expect(readFileSync(join(ROOT, 'package.json'), 'utf8')).not.toContain('node-llama-cpp');
+    expect(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')).not.toContain('node-llama-cpp');
+  });
+
+  test('the root tsconfig and jest do not reach into packages/', () => {
+    const tsconfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8'));
+    expect(tsconfig.include.some((p: string) => p.startsWith('packages'))).toBe(false);
+    const jest = require(join(ROOT, 'jest.config.js'));
+    expect(jest.roots).toEqual(['<rootDir>/test']);
+  });
+});

@@ -14,10 +14,19 @@ import { LIMITS, TONES, type Chat, type ComposeRequest, type ComposeResult, type
 
 export { LIMITS, TONES, type Chat, type ChatMessage, type ComposeRequest, type ComposeResult, type SummarizeResult, type Tone } from '../../protocol';
 
-/** What an engine (built-in, or an LLM backend) implements. */
+/** What the handler tells an engine about the request it answers. */
+export interface FeatureContext {
+  /** The request's padding bucket (bytes): an engine whose cost grows with its output (an LLM) sizes its work to the bucket's deadline. */
+  readonly bucket: number;
+}
+
+/**
+ * What an engine (built-in, or an LLM backend) implements. An engine may answer
+ * synchronously (the built-in one) or asynchronously (an LLM: packages/llm-backend).
+ */
 export interface ModelBackend {
-  summarize(chat: Chat): SummarizeResult;
-  compose(request: ComposeRequest): ComposeResult;
+  summarize(chat: Chat, context?: FeatureContext): SummarizeResult | Promise<SummarizeResult>;
+  compose(request: ComposeRequest, context?: FeatureContext): ComposeResult | Promise<ComposeResult>;
 }
 
 function parse(body: Uint8Array): Record<string, unknown> {

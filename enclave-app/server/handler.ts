@@ -115,7 +115,7 @@ export class RequestHandler {
     // From here on the client can read the answer: every outcome is sealed to it.
     // Clients pad requests to a bucket; the deadline follows the request's bucket.
     const bucket = bucketFor(request.length);
-    const answer = this.answer(request);
+    const answer = await this.answer(request, bucket);
     let inner: Uint8Array;
     try {
       inner = padToBucket(
@@ -138,7 +138,7 @@ export class RequestHandler {
   }
 
   /** The decrypted request: Date, route, feature. Never throws; never echoes the request. */
-  private answer(request: Uint8Array): InnerAnswer {
+  private async answer(request: Uint8Array, bucket: number): Promise<InnerAnswer> {
     try {
       let message;
       try {
@@ -157,8 +157,8 @@ export class RequestHandler {
       if (message.method !== 'POST') return { status: 405, body: { error: 'METHOD_NOT_ALLOWED' } };
       const engine = this.deps.engine();
       return route === 'summarize'
-        ? { status: 200, body: engine.summarize(parseSummarizeRequest(message.content)) }
-        : { status: 200, body: engine.compose(parseComposeRequest(message.content)) };
+        ? { status: 200, body: await engine.summarize(parseSummarizeRequest(message.content), { bucket }) }
+        : { status: 200, body: await engine.compose(parseComposeRequest(message.content), { bucket }) };
     } catch (err) {
       if (err instanceof FeatureError) return { status: err.code === 'TOO_LARGE' ? 413 : 400, body: { error: err.code } };
       return { status: 500, body: { error: 'FEATURE_FAILED' } };

@@ -19,7 +19,7 @@ import {
 } from '../../protocol';
 import { DEFAULT_LEXICON } from '../../enclave-app/features/placeholder-engine';
 import { ParentProxy } from '../../enclave-app/parent/proxy';
-import { startEnclave, type RunningEnclave } from '../../enclave-app/start';
+import { startEnclave, type RunningEnclave, type StartEnclaveOptions } from '../../enclave-app/start';
 import type { Deadlines } from '../../enclave-app/server/deadlines';
 import type { EnclaveConfig } from '../../enclave-app/server/enclave';
 import type { NsmEmulatorOptions } from '../nsm-emulator/emulator';
@@ -79,7 +79,7 @@ export interface RunningStack {
 
 export async function runInProcess(
   world: EnclaveWorld,
-  options: { deadlines?: Deadlines; nsm?: Partial<NsmEmulatorOptions>; config?: Partial<EnclaveConfig>; kmsRatePerSecond?: number } = {},
+  options: { deadlines?: Deadlines; nsm?: Partial<NsmEmulatorOptions>; config?: Partial<EnclaveConfig>; kmsRatePerSecond?: number; engine?: StartEnclaveOptions['engine'] } = {},
 ): Promise<RunningStack> {
   const nsm = await world.kms.nsm({ measurement: MEASUREMENT, ...options.nsm });
   const enclave = await startEnclave({
@@ -89,6 +89,7 @@ export async function runInProcess(
     listen: { host: '127.0.0.1', port: 0 },
     deadlines: options.deadlines ?? 'off',
     ...(options.kmsRatePerSecond ? { kmsRatePerSecond: options.kmsRatePerSecond } : {}),
+    ...(options.engine ? { engine: options.engine } : {}),
     config: { ...world.config, ...options.config },
   });
   const logs: string[] = [];

@@ -2,6 +2,7 @@
 // boot, requests from a test client, re-attestation with the key changed underneath,
 // replays, stale dates, every class of bad input.
 import {
+  ProtocolError,
   ROLE_NAMES,
   attestedKeyPolicy,
   checkUserData,
@@ -179,6 +180,59 @@ describe('boot failures: the enclave never serves under an unchecked key or mode
       const health = await fetch(`${running.parentUrl}/healthz`);
       expect(health.status).toBe(503);
       expect(running.logs.some((l) => JSON.parse(l).event === 'boot_failed')).toBe(true);
+    } finally {
+      await running.stop();
+      await own.stop();
+    }
+  }, 30_000);
+});
+
+describe('engines may answer asynchronously (an LLM backend: packages/llm-backend)', () => {
+  test('an async engine answers through the handler and is told the request bucket', async () => {
+    const own = await enclaveWorld();
+    const seen: number[] = [];
+    const running = await runInProcess(own, {
+      engine: async () => ({
+        summarize: async (chat, context) => {
+          seen.push(context?.bucket ?? -1);
+          await new Promise((resolve) => setImmediate(resolve));
+          return { summary: `${chat.messages.length} messages`, topics: [], actionItems: [], decisions: [], questions: [] };
+        },
+        compose: async (request, context) => {
+          seen.push(context?.bucket ?? -1);
+          return { text: request.draft.toUpperCase(), suggestions: [] };
+        },
+      }),
+    });
+    try {
+      await running.enclave.booted;
+      const s = await exchange(running, own.keyConfig, { path: '/v1/summarize', body: { v: 1, chat: SAMPLE_CHAT } });
+      expect(s.json).toEqual({ summary: '4 messages', topics: [], actionItems: [], decisions: [], questions: [] });
+      const c = await exchange(running, own.keyConfig, { path: '/v1/compose', body: { v: 1, draft: 'hi there', tone: 'concise' } });
+      expect(c.json).toEqual({ text: 'HI THERE', suggestions: [] });
+      // The clients pad these small requests to the first bucket (1 KiB).
+      expect(seen).toEqual([1024, 1024]);
+    } finally {
+      await running.stop();
+      await own.stop();
+    }
+  }, 30_000);
+
+  test('an engine that fails to load its model fails the boot with a typed code, and the enclave never serves', async () => {
+    const own = await enclaveWorld();
+    class LoadError extends ProtocolError<'NOT_GGUF'> {
+      readonly area = 'test-engine';
+    }
+    const running = await runInProcess(own, {
+      engine: async () => {
+        throw new LoadError('NOT_GGUF');
+      },
+    });
+    try {
+      await expect(running.enclave.booted).rejects.toMatchObject({ code: 'ENGINE_NOT_GGUF' });
+      const health = await fetch(`${running.parentUrl}/healthz`);
+      expect(health.status).toBe(503);
+      expect(running.logs.some((l) => JSON.parse(l).event === 'stopped' && JSON.parse(l).code === 'ENGINE_NOT_GGUF')).toBe(true);
     } finally {
       await running.stop();
       await own.stop();
