@@ -6,7 +6,7 @@
 
 import { createLogger, KMS_KEY_ARN, type AllowlistLogger } from '../protocol';
 import type { ModelBackend } from './features/api';
-import { PlaceholderEngine } from './features/placeholder-engine';
+import { BuiltinEngine } from './features/builtin/engine';
 import { EnclaveKms } from './kms/client';
 import { AttestedRecipient } from './kms/recipient';
 import { NsmClient, type NsmTransport } from './nsm/client';
@@ -110,7 +110,7 @@ export async function startEnclave(options: StartEnclaveOptions): Promise<Runnin
     const config = await bootConfig;
     await credentials.ready();
     const e = await Enclave.boot({ nsm, kms, config, logger, now });
-    const engine = (options.engine ?? PlaceholderEngine.fromModel)(e.model);
+    const engine = (options.engine ?? BuiltinEngine.fromModel)(e.model);
     handler = new RequestHandler({
       keys: () => e.keys(),
       serving: () => e.serving,

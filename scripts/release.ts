@@ -33,7 +33,7 @@ import {
   type LogEntry,
   type ReleaseManifest,
 } from '../protocol';
-import { DEFAULT_LEXICON } from '../enclave-app/features/placeholder-engine';
+import { builtinModelBytes } from '../enclave-app/features/builtin/model-file';
 import { signedPost, type AwsCredentials } from '../lambdas/common/signed-fetch';
 
 const ROOT = join(__dirname, '..');
@@ -279,7 +279,7 @@ function buildCommand(args: string[]): void {
   const region = arg(args, 'region');
   if (!releaseId || !region) throw new Error('usage: npm run release -- build --release-id <id> --region <region> [--model <file>] [--commit <sha>] [--created-at <unix>] [--nitro-measurements <file>] [--out <dir>]');
   const modelPath = arg(args, 'model');
-  const model = modelPath ? new Uint8Array(readFileSync(modelPath)) : new TextEncoder().encode(JSON.stringify(DEFAULT_LEXICON));
+  const model = modelPath ? new Uint8Array(readFileSync(modelPath)) : builtinModelBytes();
   const sourceCommit = arg(args, 'commit') ?? git(['rev-parse', 'HEAD']);
   const createdAt = Number(arg(args, 'created-at') ?? process.env.SOURCE_DATE_EPOCH ?? git(['log', '-1', '--format=%ct', sourceCommit]));
   const nitroPath = arg(args, 'nitro-measurements');

@@ -18,7 +18,8 @@ import {
   type ServerContext,
 } from '../../protocol';
 import { FeatureError, parseComposeRequest, parseSummarizeRequest, type ModelBackend } from '../features/api';
-import { forgetRegExpInput } from '../features/placeholder-engine';
+import { fitAnswer, responseBucketFor } from '../features/fit';
+import { forgetRegExpInput } from '../features/regexp-statics';
 import { KmsClientError } from '../kms/errors';
 import type { TokenBucket } from './admission';
 import { holdUntilDeadline, type Deadlines } from './deadlines';
@@ -113,23 +114,19 @@ export class RequestHandler {
     if (!deps.replay.add(enc, deps.now())) return plain(503, 'OVERLOADED', 1);
 
     // From here on the client can read the answer: every outcome is sealed to it.
-    // Clients pad requests to a bucket; the deadline follows the request's bucket.
+    // Clients pad requests to a bucket; the deadline follows the request's bucket, and
+    // the answer is padded to a size that follows from it alone (features/fit.ts).
     const bucket = bucketFor(request.length);
-    const answer = this.answer(request);
-    let inner: Uint8Array;
-    try {
-      inner = padToBucket(
-        encodeBhttpResponse({
-          informational: [],
-          status: answer.status,
-          headers: [{ name: 'content-type', value: 'application/json' }],
-          content: json(answer.body),
-          trailers: [],
-        }),
-      );
-    } catch {
-      inner = padToBucket(encodeBhttpResponse({ informational: [], status: 500, headers: [], content: json({ error: 'RESPONSE_TOO_LARGE' }), trailers: [] }));
+    const size = responseBucketFor(bucket);
+    let answer = this.answer(request);
+    const encode = (body: unknown) =>
+      encodeBhttpResponse({ informational: [], status: answer.status, headers: [{ name: 'content-type', value: 'application/json' }], content: json(body), trailers: [] });
+    let encoded = fitAnswer(answer.body, encode, size);
+    if (!encoded) {
+      answer = { status: 500, body: { error: 'RESPONSE_TOO_LARGE' } };
+      encoded = encode(answer.body);
     }
+    const inner = padToBucket(encoded, size);
     const late = await holdUntilDeadline(deps.deadlines, bucket, start, deps.now);
     const sealed = await context.encapsulateResponse(inner);
     const code = (answer.body as { error?: string }).error ?? 'OK';
@@ -160,7 +157,11 @@ export class RequestHandler {
         ? { status: 200, body: engine.summarize(parseSummarizeRequest(message.content)) }
         : { status: 200, body: engine.compose(parseComposeRequest(message.content)) };
     } catch (err) {
-      if (err instanceof FeatureError) return { status: err.code === 'TOO_LARGE' ? 413 : 400, body: { error: err.code } };
+      if (err instanceof FeatureError) {
+        // A language the engine cannot read is refused politely, with a fixed sentence (never the input).
+        if (err.code === 'UNSUPPORTED_LANGUAGE') return { status: 422, body: { error: err.code, message: err.message } };
+        return { status: err.code === 'TOO_LARGE' ? 413 : 400, body: { error: err.code } };
+      }
       return { status: 500, body: { error: 'FEATURE_FAILED' } };
     } finally {
       forgetRegExpInput();
