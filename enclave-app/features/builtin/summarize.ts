@@ -98,7 +98,8 @@ export class ChatSummariser {
 
     const { items, decisions } = this.itemsAndDecisions(messages, senders);
     const questions = this.openQuestions(messages, chat.requester, senders);
-    const topics = this.topics(messages, nameWords);
+    const salient = new Set([...items.map((i) => i.text), ...decisions.map((d) => d.text), ...questions.map((q) => q.text)]);
+    const topics = this.topics(messages, nameWords, salient, knows);
     const summary = this.summaryText(messages, senders, topics, decisions, items, questions);
     return {
       summary,
@@ -119,10 +120,11 @@ export class ChatSummariser {
 
   /** The main verb after a first-person commitment cue, if the sentence commits the speaker. */
   private commitment(s: Sentence): { verb: Token; after: number } | undefined {
-    if (s.question && !hasPhrase(s, 'let me')) return undefined;
     for (const cue of this.cues.commitment) {
       const end = phraseEnd(s.tokens, cue);
       if (end < 0) continue;
+      // A question commits nobody ("can I bring anything?"), unless it opens with the promise ("I'll collect it, 5 each?").
+      if (s.question && end !== cue.split(' ').length && cue !== 'let me') continue;
       let i = end;
       while (i < s.tokens.length && (this.skipBeforeVerb.has(s.tokens[i]!.normal) || s.tokens[i]!.pos === 'ADV')) {
         if (s.tokens[i]!.normal === 'not' || s.tokens[i]!.normal === 'never') return undefined;
@@ -141,9 +143,14 @@ export class ChatSummariser {
 
   /** Whether the object of a commitment is only a pronoun ("I'll do it"). */
   private refersBack(s: Sentence, after: number): boolean {
-    const rest = s.tokens.slice(after).filter((t) => isWord(t) && !t.stop);
     const next = s.tokens[after];
-    return rest.filter((t) => CONTENT_POS.has(t.pos)).length === 0 || (next !== undefined && OBJECT_PRONOUNS.has(next.normal) && rest.length <= 1);
+    if (next !== undefined && OBJECT_PRONOUNS.has(next.normal)) return true;
+    return s.tokens.slice(after).filter((t) => isWord(t) && !t.stop && (t.pos === 'NOUN' || t.pos === 'PROPN')).length === 0;
+  }
+
+  /** Nouns of a sentence that can name a task's object ("blanket", "van"). */
+  private objects(s: Sentence): number {
+    return s.tokens.filter((t) => (t.pos === 'NOUN' || t.pos === 'PROPN') && isWord(t) && !t.stop && !this.excludedTopics.has(t.normal)).length;
   }
 
   /** Who a request or question is addressed to: a sender named in it, everyone, or the sender of the message it replies to. */
@@ -156,6 +163,19 @@ export class ChatSummariser {
     if (hasAny(s, this.cues.groupAddress)) return { to: undefined, group: true, named: false };
     if (hasAny(s, this.cues.secondPerson) && previousOther) return { to: previousOther, group: false, named: false };
     return { to: undefined, group: true, named: false };
+  }
+
+  /**
+   * A decision stated: a decision cue with something decided ("we agreed on 2M"), or the
+   * chat idioms "Friday it is", "Monday then" and "so Saturday 9am at mine".
+   */
+  private isDecision(s: Sentence, terms: Set<string>): boolean {
+    const words = s.tokens.filter(isWord).length;
+    const when = s.entities.some((e) => e.type === 'DATE' || e.type === 'TIME');
+    if (hasAny(s, this.cues.decision) && (terms.size > 0 || when) && words >= 2) return true;
+    if (/ it is (?:[.!]+ )*$/.test(s.normals.replace(/ \p{Extended_Pictographic}+/gu, '')) && words >= 3) return true;
+    if (/ then (?:[.!,]+ )*$/.test(s.normals) && words <= 7 && (terms.size > 0 || when)) return true;
+    return /^ (ok |okay )?so /.test(s.normals) && when && !s.question;
   }
 
   private isRequest(s: Sentence): boolean {
@@ -173,7 +193,11 @@ export class ChatSummariser {
 
     const addDecision = (text: string, at: number, terms: Set<string>, change: boolean) => {
       if (decisions.some((d) => d.text === text)) return;
-      if (change && decisions.length > 0) {
+      // Said again in other words ("I vote Piranesi" … "Piranesi it is"): the latest wording stands.
+      const same = decisions.findIndex((d) => overlap(d.terms, terms) > 0);
+      if (same >= 0 && !change) {
+        decisions.splice(same, 1);
+      } else if (change && decisions.length > 0) {
         // A change of mind replaces the decision it is about (most overlap; else the latest).
         let best = decisions.length - 1;
         let bestOverlap = 0;
@@ -194,16 +218,20 @@ export class ChatSummariser {
       const sarcastic = this.isSarcastic(m);
       const others = previousSender !== undefined && previousSender !== m.sender ? previousSender : lastOther.get(m.sender);
       const opening = m.sentences[0];
-      const accepts = opening !== undefined && !sarcastic && hasAny(opening, this.cues.acceptance) && !hasAny(opening, this.cues.refusal) && !opening.question;
-      const agrees = opening !== undefined && !sarcastic && hasAny(opening, this.cues.agreement) && !hasAny(opening, this.cues.refusal) && !opening.question;
+      // A bare "ok" accepts only as a short reply; a longer message accepts by committing.
+      const short = opening !== undefined && opening.tokens.filter(isWord).length <= 4;
+      const accepts = opening !== undefined && short && !sarcastic && hasAny(opening, this.cues.acceptance) && !hasAny(opening, this.cues.refusal) && !opening.question;
+      const agrees = opening !== undefined && short && !sarcastic && hasAny(opening, this.cues.agreement) && !hasAny(opening, this.cues.refusal) && !opening.question;
       let acceptedRequest: Request | undefined;
 
       // Replies first: this message may accept an open request or agree to a proposal.
       if (accepts) {
         for (let k = requests.length - 1; k >= 0; k--) {
           const r = requests[k]!;
-          if (r.done || r.from === m.sender || m.index - r.at > window) continue;
+          if (r.done || r.from === m.sender || m.index - r.at > (r.to === undefined ? 2 : window)) continue;
           if (r.to !== undefined && r.to !== m.sender) continue;
+          // Taking over someone's task takes more than "ok".
+          if (r.handover) continue;
           acceptedRequest = r;
           break;
         }
@@ -213,7 +241,8 @@ export class ChatSummariser {
           const p = proposals[k]!;
           if (p.from === m.sender || m.index - p.at > window) continue;
           addDecision(p.text, p.at, p.terms, p.change);
-          proposals.splice(k, 1);
+          // The proposals before the one agreed to are no longer on the table.
+          proposals.splice(0, k + 1);
           break;
         }
       }
@@ -254,6 +283,17 @@ export class ChatSummariser {
             if (target === acceptedRequest) coveredRequest = true;
             continue;
           }
+          // The one who gave a task back takes it again ("I'll sort it after all").
+          const given = back ? [...requests].reverse().find((r) => !r.done && r.handover && r.from === m.sender && m.index - r.at <= window) : undefined;
+          if (given?.handover) {
+            given.done = true;
+            given.handover.open = true;
+            continue;
+          }
+          if (commitment && back) {
+            addItem(m.sender, s.text, m.index, terms);
+            continue;
+          }
           if (commitment && !back) {
             if (change) {
               // "Actually I'll bring salsa instead": the sender's earlier item is replaced.
@@ -270,7 +310,7 @@ export class ChatSummariser {
         }
 
         // A decision, stated.
-        const decisionStated = hasAny(s, this.cues.decision) && (!s.question || TAG_QUESTION.test(s.text)) && !sarcastic && !s.tokens.some((t) => t.negated && CONTENT_POS.has(t.pos) && t.pos === 'VERB');
+        const decisionStated = this.isDecision(s, terms) && (!s.question || TAG_QUESTION.test(s.text)) && !sarcastic && !s.tokens.some((t) => t.negated && t.pos === 'VERB');
         if (decisionStated) {
           addDecision(s.text, m.index, terms, change);
           continue;
@@ -280,7 +320,7 @@ export class ChatSummariser {
           proposals.push({ from: m.sender, text: s.text, at: m.index, terms, change });
         }
         // A request, an item once its addressee (or anyone) accepts.
-        if (!sarcastic && this.isRequest(s) && terms.size > 0) {
+        if (!sarcastic && this.isRequest(s) && this.objects(s) > 0) {
           const address = this.addressee(m, s, senders, others);
           requests.push({ from: m.sender, to: address.to, text: s.text, at: m.index, terms, done: false });
         }
@@ -312,13 +352,22 @@ export class ChatSummariser {
         const first = requester.toLowerCase().split(/\s+/)[0] ?? '';
         const named = first.length > 1 && (s.normals.includes(` ${first} `) || s.lower.includes(`@${first}`));
         const namesOther = senders.some((n) => n !== requester && n !== m.sender && s.normals.includes(` ${n.toLowerCase().split(/\s+/)[0]} `));
-        const inReply = replyingTo === requester && hasAny(s, this.cues.secondPerson);
+        // In a chat of two, every question is to the other one.
+        const inReply = (replyingTo === requester && hasAny(s, this.cues.secondPerson)) || (senders.length === 2 && senders.includes(requester));
         const group = !namesOther && hasAny(s, this.cues.groupAddress);
         if (!named && !inReply && !group) continue;
         // Answered: the requester wrote after it, within the reply window.
         const answered = messages.slice(m.index + 1, m.index + 1 + window).some((later) => later.sender === requester);
         // A question to everyone is also settled when someone else took it on.
-        const taken = group && !named && messages.slice(m.index + 1, m.index + 1 + window).some((later) => later.sender !== m.sender && later.sentences.some((ls) => hasAny(ls, this.cues.acceptanceCommitment) || this.commitment(ls) !== undefined));
+        const taken =
+          group &&
+          !named &&
+          messages.slice(m.index + 1, m.index + 3).some((later) => {
+            const opening = later.sentences[0];
+            if (later.sender === m.sender || !opening) return false;
+            const reply = !opening.question && opening.tokens.filter(isWord).length <= 6 && (hasAny(opening, this.cues.agreement) || hasAny(opening, this.cues.refusal) || hasAny(opening, this.cues.acceptance));
+            return reply || later.sentences.some((ls) => hasAny(ls, this.cues.acceptanceCommitment) || this.commitment(ls) !== undefined);
+          });
         if (!answered && !taken) out.push({ asker: m.sender, text: s.text, at: m.index });
       }
     }
@@ -328,59 +377,79 @@ export class ChatSummariser {
   // -------------------------------------------------------------------------------
   // Topics.
 
-  private topics(messages: readonly AnalysedMessage[], nameWords: Set<string>): { key: string; label: string; score: number; first: number }[] {
+  /**
+   * Nouns and noun pairs, scored by the distinct messages that say them (a message said
+   * again word for word counts once), the people who say them, and whether they occur
+   * in an action item, decision or open question.
+   */
+  private topics(messages: readonly AnalysedMessage[], nameWords: Set<string>, salient: ReadonlySet<string>, knows: (normal: string) => boolean): { key: string; label: string; score: number; first: number }[] {
     const minLength = this.model.topics.minLength;
     const candidate = (t: Token) =>
-      (t.pos === 'NOUN' || t.pos === 'PROPN') && isWord(t) && !t.stop && t.value.length >= minLength && /^[\p{L}][\p{L}'-]*$/u.test(t.value) && !this.excludedTopics.has(t.normal) && !this.excludedTopics.has(t.lemma) && !nameWords.has(t.normal);
+      (t.pos === 'NOUN' || t.pos === 'PROPN') &&
+      isWord(t) &&
+      !t.stop &&
+      t.value.length >= minLength &&
+      /^[\p{L}][\p{L}-]*(['’]s)?$/u.test(t.value) &&
+      !this.excludedTopics.has(t.normal) &&
+      !this.excludedTopics.has(t.lemma) &&
+      !nameWords.has(t.normal.replace(/['’]s$/, ''));
     interface Stat {
       messages: number;
       senders: Set<string>;
       first: number;
       forms: Map<string, number>;
+      salient: boolean;
     }
+    const said = new Set<string>();
     const stats = new Map<string, Stat>();
-    const note = (key: string, form: string, m: AnalysedMessage, seen: Set<string>) => {
+    const note = (key: string, form: string, m: AnalysedMessage, seen: Set<string>, inSalient: boolean) => {
       if (seen.has(key)) return;
       seen.add(key);
-      const s = stats.get(key) ?? { messages: 0, senders: new Set<string>(), first: m.index, forms: new Map<string, number>() };
+      const s = stats.get(key) ?? { messages: 0, senders: new Set<string>(), first: m.index, forms: new Map<string, number>(), salient: false };
       s.messages++;
       s.senders.add(m.sender);
       s.forms.set(form, (s.forms.get(form) ?? 0) + 1);
+      s.salient ||= inSalient;
       stats.set(key, s);
     };
     for (const m of messages) {
+      const text = m.text.trim().toLowerCase();
+      if (said.has(text)) continue;
+      said.add(text);
       const seen = new Set<string>();
       for (const s of m.sentences) {
+        const inSalient = salient.has(s.text);
         s.tokens.forEach((t, i) => {
           if (!candidate(t)) return;
-          const form = t.pos === 'PROPN' && t.value[0] === t.value[0]!.toUpperCase() ? t.value : t.value.toLowerCase();
-          note(t.lemma.toLowerCase(), form, m, seen);
+          const value = t.value.replace(/['’]s$/, '');
+          const form = t.pos === 'PROPN' && /^\p{Lu}/u.test(value) ? value : value.toLowerCase();
+          note(t.lemma.toLowerCase().replace(/['’]s$/, ''), form, m, seen, inSalient);
           const prev = s.tokens[i - 1];
-          if (prev && candidate(prev) && prev.pos !== 'PROPN' && t.pos === 'NOUN') {
+          // A noun pair ("bike rack"), or a name in two words ("Elm Street"); the modifier an English word.
+          const pair = prev && candidate(prev) && knows(prev.normal) && ((prev.pos !== 'PROPN' && t.pos === 'NOUN') || (prev.pos === 'PROPN' && t.pos === 'PROPN'));
+          if (pair && prev) {
             const between = s.text.includes(`${prev.value} ${t.value}`);
-            if (between) note(`${prev.lemma.toLowerCase()} ${t.lemma.toLowerCase()}`, `${prev.value.toLowerCase()} ${t.value.toLowerCase()}`, m, seen);
+            const form = t.pos === 'PROPN' ? `${prev.value} ${value}` : `${prev.value.toLowerCase()} ${value.toLowerCase()}`;
+            if (between) note(`${prev.lemma.toLowerCase()} ${t.lemma.toLowerCase().replace(/['’]s$/, '')}`, form, m, seen, inSalient);
           }
         });
       }
     }
-    const minMessages = messages.length >= 6 ? 2 : 1;
+    // In a long chat a topic is said at least twice (or belongs to an item, decision or question).
+    const minMessages = said.size >= 30 ? 2 : 1;
     const scored = [...stats.entries()]
-      .filter(([, s]) => s.messages >= minMessages)
+      .filter(([, s]) => s.messages >= minMessages || s.salient)
       .map(([key, s]) => {
         const label = [...s.forms.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0];
-        return { key, label, score: s.messages + 0.5 * (s.senders.size - 1) + (key.includes(' ') ? 0.5 : 0), first: s.first, messages: s.messages };
+        return { key, label, score: s.messages + 0.5 * (s.senders.size - 1) + (s.salient ? 1 : 0) + (key.includes(' ') ? 0.5 : 0), first: s.first, messages: s.messages };
       });
-    // A noun pair said as often as its head stands for it ("birthday party" over "party").
-    const pairs = scored.filter((t) => t.key.includes(' '));
+    // A pair said as often as its words stands for them ("birthday party", "Elm Street");
+    // a pair said once, where a word of it is said more, gives way to that word.
     const dropped = new Set<string>();
-    for (const p of pairs) {
-      const [a, b] = p.key.split(' ') as [string, string];
-      for (const part of [a, b]) {
-        const single = scored.find((t) => t.key === part);
-        if (single && p.messages >= Math.ceil(single.messages * 0.6)) dropped.add(part);
-      }
-      if (!scored.some((t) => t.key === b && !dropped.has(b)) || dropped.has(b)) continue;
-      dropped.add(p.key);
+    for (const p of scored.filter((t) => t.key.includes(' '))) {
+      const parts = p.key.split(' ').map((w) => scored.find((t) => t.key === w));
+      if (parts.every((x) => !x || x.messages <= p.messages)) for (const x of parts) if (x) dropped.add(x.key);
+      else dropped.add(p.key);
     }
     return scored
       .filter((t) => !dropped.has(t.key))

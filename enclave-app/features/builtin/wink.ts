@@ -30,7 +30,17 @@ interface CoreModel {
   [part: string]: unknown;
 }
 
-type LanguageModel = typeof englishModel & { core: () => CoreModel };
+type LanguageModel = typeof englishModel & { core: () => CoreModel; metaCER: () => { machines: unknown } };
+
+// The English model's loader for custom-entity metadata re-serialises a variable of its
+// own module on every call (`machines = JSON.stringify(machines)`), so the string grows
+// with each new instance until V8 refuses it (about 25 instances). It is called once
+// here, and every instance gets that first result.
+let cerMeta: { machines: unknown } | undefined;
+function customEntityMeta(base: LanguageModel): { machines: unknown } {
+  cerMeta ??= Object.freeze(base.metaCER());
+  return { ...cerMeta };
+}
 
 /** Freezes an object and everything reachable from it (typed arrays cannot be frozen; they are only read). */
 function deepFreeze(value: unknown, seen = new Set<unknown>()): void {
@@ -53,8 +63,9 @@ export class WinkFactory {
     this.pristine = base.core();
     deepFreeze(this.pristine);
     const view = () => this.view();
+    const meta = customEntityMeta(base);
     // The same language model, except that its core is a per-instance view.
-    this.model = Object.assign(Object.create(null), base, { core: view }) as LanguageModel;
+    this.model = Object.assign(Object.create(null), base, { core: view, metaCER: () => ({ ...meta }) }) as LanguageModel;
   }
 
   /** A new instance, sharing nothing writable with any other. */
