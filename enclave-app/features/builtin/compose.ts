@@ -72,7 +72,7 @@ export class DraftComposer {
           const lower = word.toLowerCase();
           const fixed = this.misspellings.get(lower);
           if (fixed !== undefined) return likeCase(word, fixed);
-          if (lower === 'i') return 'I';
+          if (lower === 'i' || /^i['’](m|ll|ve|d)$/.test(lower)) return `I${word.slice(1)}`;
           if (lower.length >= 4 && /^\p{Ll}+$/u.test(word) && !knows(lower)) {
             const swaps = new Set<string>();
             for (let i = 0; i + 1 < lower.length; i++) {
@@ -220,10 +220,10 @@ export class DraftComposer {
     if (questionSentence) {
       const q = questionSentence;
       const first = q.tokens.find(isWord)?.normal ?? '';
-      if (hasAny(q, ['let us', 'shall we', 'how about', 'what about', 'want to', 'wanna', 'should we'])) kind = 'proposal';
-      else if (hasAny(q, ['can you', 'could you', 'would you', 'will you', 'please', 'can u'])) kind = 'request';
-      else if (first === 'when' || hasAny(q, ['what time', 'which day'])) kind = 'whenQuestion';
+      if (first === 'when' || hasAny(q, ['what time', 'which day'])) kind = 'whenQuestion';
       else if (first === 'where') kind = 'whereQuestion';
+      else if (hasAny(q, ['let us', 'shall we', 'how about', 'what about', 'want to', 'wanna', 'should we'])) kind = 'proposal';
+      else if (hasAny(q, ['can you', 'could you', 'would you', 'will you', 'please', 'can u'])) kind = 'request';
       else if (this.model.cues.questionWords.includes(first) && !['what', 'who', 'which', 'why', 'how'].includes(first)) kind = 'yesNoQuestion';
       else kind = 'openQuestion';
     } else if (hasAny(all, ['thanks', 'thank you', 'thx', 'ty', 'appreciate it', 'cheers'])) kind = 'thanks';
