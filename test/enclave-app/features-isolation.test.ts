@@ -53,13 +53,13 @@ const chatWithNewWords = (n: number) => ({
   ],
 });
 
-test('the shared English model is unchanged by 60 requests full of new words; each request starts from it', () => {
+test('the shared English model is unchanged by 40 requests full of new words; each request starts from it', () => {
   const wink = new WinkFactory();
   const engine = new BuiltinEngine(BuiltinEngine.fromModel(builtinModelBytes()).model, wink);
   const lexemes = wink.pristineLexemeCount;
   const core = fingerprint(wink.pristineCore);
   const machines = sharedMachines();
-  for (let i = 0; i < 30; i++) {
+  for (let i = 0; i < 20; i++) {
     const out = engine.summarize(chatWithNewWords(i * 3));
     expect(out.actionItems.some((item) => item.text.includes(word(i * 3)))).toBe(true);
     engine.compose({ draft: `i'll bring the ${word(i * 3 + 1)} tommorow`, tone: 'formal', lastMessage: `${word(i)}?` });
@@ -67,7 +67,7 @@ test('the shared English model is unchanged by 60 requests full of new words; ea
   expect(wink.pristineLexemeCount).toBe(lexemes);
   expect(fingerprint(wink.pristineCore)).toBe(core);
   expect(sharedMachines()).toEqual(machines);
-  for (let i = 0; i < 90; i++) expect(wink.knows(word(i))).toBe(false);
+  for (let i = 0; i < 60; i++) expect(wink.knows(word(i))).toBe(false);
 });
 
 test('a request’s new words live in its own instance only', () => {
@@ -91,6 +91,6 @@ test('the model package’s own loader cannot be used per request (it breaks aft
   expect(lengths[1]!).toBeGreaterThan(lengths[0]!);
   expect(lengths[2]!).toBeGreaterThan(lengths[1]!);
   const wink = new WinkFactory();
-  for (let i = 0; i < 100; i++) wink.fresh();
+  for (let i = 0; i < 40; i++) wink.fresh();
   expect(wink.fresh().readDoc('Still fine.').sentences().length()).toBe(1);
 });

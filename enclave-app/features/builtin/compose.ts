@@ -225,6 +225,7 @@ export class DraftComposer {
       else if (hasAny(q, ['let us', 'shall we', 'how about', 'what about', 'want to', 'wanna', 'should we'])) kind = 'proposal';
       else if (hasAny(q, ['can you', 'could you', 'would you', 'will you', 'please', 'can u'])) kind = 'request';
       else if (this.model.cues.questionWords.includes(first) && !['what', 'who', 'which', 'why', 'how'].includes(first)) kind = 'yesNoQuestion';
+      else if (/\b(right|ok|okay|correct|yes|no|yeah)\s*\?+\W*$/iu.test(q.text)) kind = 'yesNoQuestion';
       else kind = 'openQuestion';
     } else if (hasAny(all, ['thanks', 'thank you', 'thx', 'ty', 'appreciate it', 'cheers'])) kind = 'thanks';
     else if (words.length <= 4 && hasAny(all, ['hi', 'hey', 'hello', 'hiya', 'good morning', 'morning', 'yo'])) kind = 'greeting';
