@@ -5,9 +5,12 @@
 
 import {
   BhttpError,
+  COMPOSE_RESULT_SCHEMA,
   HpkeError,
+  SUMMARIZE_RESULT_SCHEMA,
   OhttpError,
   bucketFor,
+  conforms,
   decapsulateRequest,
   decodeBhttpRequest,
   encodeBhttpResponse,
@@ -153,9 +156,10 @@ export class RequestHandler {
       if (!route) return { status: 404, body: { error: 'UNKNOWN_PATH' } };
       if (message.method !== 'POST') return { status: 405, body: { error: 'METHOD_NOT_ALLOWED' } };
       const engine = this.deps.engine();
-      return route === 'summarize'
-        ? { status: 200, body: engine.summarize(parseSummarizeRequest(message.content)) }
-        : { status: 200, body: engine.compose(parseComposeRequest(message.content)) };
+      const body = route === 'summarize' ? engine.summarize(parseSummarizeRequest(message.content)) : engine.compose(parseComposeRequest(message.content));
+      // Only the declared shape leaves the enclave, whatever the engine returned.
+      if (!conforms(route === 'summarize' ? SUMMARIZE_RESULT_SCHEMA : COMPOSE_RESULT_SCHEMA, body)) return { status: 500, body: { error: 'FEATURE_FAILED' } };
+      return { status: 200, body };
     } catch (err) {
       if (err instanceof FeatureError) {
         // A language the engine cannot read is refused politely, with a fixed sentence (never the input).
