@@ -111,6 +111,7 @@ export async function startEnclave(options: StartEnclaveOptions): Promise<Runnin
     await credentials.ready();
     const e = await Enclave.boot({ nsm, kms, config, logger, now });
     const engine = (options.engine ?? BuiltinEngine.fromModel)(e.model);
+    engine.warmUp?.();
     handler = new RequestHandler({
       keys: () => e.keys(),
       serving: () => e.serving,

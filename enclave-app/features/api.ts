@@ -18,6 +18,8 @@ export { LIMITS, TONES, type Chat, type ChatMessage, type ComposeRequest, type C
 export interface ModelBackend {
   summarize(chat: Chat): SummarizeResult;
   compose(request: ComposeRequest): ComposeResult;
+  /** Runs once at boot on fixed text, so the first user's request pays no first-run costs. */
+  warmUp?(): void;
 }
 
 function parse(body: Uint8Array): Record<string, unknown> {

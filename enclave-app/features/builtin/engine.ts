@@ -42,6 +42,15 @@ export class BuiltinEngine implements ModelBackend {
     }
   }
 
+  warmUp(): void {
+    const messages = [
+      { sender: 'A', time: '2026-01-01T00:00:00Z', text: 'Shall we meet on Friday at the station?' },
+      { sender: 'B', time: '2026-01-01T00:01:00Z', text: "Yes, I'll bring the tickets. Can you book the table?" },
+    ];
+    this.summarize({ requester: 'A', messages });
+    this.compose({ draft: "sure, i'll book it", tone: 'formal', lastMessage: 'Can you book the table?' });
+  }
+
   /** The English model shared by every request (read-only), for the isolation test. */
   get languageModel(): WinkFactory {
     return this.wink;
