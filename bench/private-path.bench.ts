@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeBhttpResponse, decodeKeyBundle, decodeKeyConfig } from '../protocol';
-import { PlaceholderEngine } from '../enclave-app/features/placeholder-engine';
+import { BuiltinEngine } from '../enclave-app/features/builtin/engine';
 import { encryptRequest, MODEL, SAMPLE_CHAT } from '../test/helpers/enclave';
 import { mintToken } from '../test/helpers/privacy-pass';
 import { privatePathWorld } from '../test/helpers/private-path';
@@ -20,7 +20,7 @@ async function run(total: number, concurrency: number, once: () => Promise<void>
 export async function privatePathBenchmarks(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const path = await privatePathWorld({ kmsRatePerSecond: 100_000 });
-  const engine = PlaceholderEngine.fromModel(MODEL);
+  const engine = BuiltinEngine.fromModel(MODEL);
   const plain = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

@@ -3,6 +3,7 @@ import { cpus } from 'node:os';
 import { attestationBenchmarks } from './attestation.bench';
 import { clientBenchmarks } from './client.bench';
 import { enclaveBenchmarks } from './enclave.bench';
+import { featureBenchmarks } from './features.bench';
 import { kmsBenchmarks } from './kms.bench';
 import { privacyPassBenchmarks } from './privacy-pass.bench';
 import { privatePathBenchmarks } from './private-path.bench';
@@ -16,12 +17,14 @@ async function main(): Promise<void> {
   await kmsBenchmarks();
   await tlogBenchmarks();
   await enclaveBenchmarks();
+  await featureBenchmarks();
   await privacyPassBenchmarks();
   await privatePathBenchmarks();
   await clientBenchmarks();
 }
 
-main().catch((err) => {
+const only = process.argv[2];
+(only === 'features' ? featureBenchmarks() : main()).catch((err) => {
   process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
   process.exitCode = 1;
 });

@@ -6,9 +6,12 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
+  COMPOSE_RESULT_SCHEMA,
   LIMITS,
   MEDIA_TYPE_OHTTP_REQUEST,
+  SUMMARIZE_RESULT_SCHEMA,
   TONES,
+  conforms,
   decodeBhttpResponse,
   encapsulateRequest,
   encodeBhttpRequest,
@@ -299,8 +302,11 @@ export class PrivateProcessingClient extends EventEmitter<ClientEvents> {
       const answer = new Uint8Array(await res.arrayBuffer());
       if (res.status === 200) {
         const inner = decodeBhttpResponse(await context.decapsulateResponse(answer));
-        const json = JSON.parse(new TextDecoder().decode(inner.content)) as { error?: string };
-        if (inner.status !== 200) throw new ClientError('REFUSED', `the enclave refused: ${json.error ?? inner.status}`);
+        const json = JSON.parse(new TextDecoder().decode(inner.content)) as { error?: string; message?: unknown };
+        // A refusal may carry a fixed sentence for the user (e.g. UNSUPPORTED_LANGUAGE).
+        const said = typeof json.message === 'string' ? ` (${json.message.slice(0, 200)})` : '';
+        if (inner.status !== 200) throw new ClientError('REFUSED', `the enclave refused: ${json.error ?? inner.status}${said}`);
+        if (!conforms(path === '/v1/summarize' ? SUMMARIZE_RESULT_SCHEMA : COMPOSE_RESULT_SCHEMA, json)) throw new ClientError('REFUSED', 'the answer does not have the declared shape');
         return json;
       }
       const code = codeOf(answer);

@@ -6,7 +6,7 @@
 
 import { createLogger, KMS_KEY_ARN, ProtocolError, type AllowlistLogger } from '../protocol';
 import type { ModelBackend } from './features/api';
-import { PlaceholderEngine } from './features/placeholder-engine';
+import { BuiltinEngine } from './features/builtin/engine';
 import { EnclaveKms } from './kms/client';
 import { AttestedRecipient } from './kms/recipient';
 import { NsmClient, type NsmTransport } from './nsm/client';
@@ -113,7 +113,8 @@ export async function startEnclave(options: StartEnclaveOptions): Promise<Runnin
     const e = await Enclave.boot({ nsm, kms, config, logger, now });
     let engine: ModelBackend;
     try {
-      engine = await (options.engine ?? PlaceholderEngine.fromModel)(e.model);
+      engine = await (options.engine ?? BuiltinEngine.fromModel)(e.model);
+      await engine.warmUp?.();
     } catch (err) {
       // An engine that cannot load its (hash-checked) model fails the boot like the model itself.
       const code = `ENGINE_${err instanceof ProtocolError ? err.code : 'FAILED'}`.toUpperCase().replace(/[^A-Z0-9_]/g, '_').slice(0, 48);

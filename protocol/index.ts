@@ -251,4 +251,5 @@ export {
   type TokenRequest,
 } from './privacy-pass';
 export { LIMITS, TONES, type Chat, type ChatMessage, type ComposeRequest, type ComposeResult, type SummarizeResult, type Tone } from './features';
+export { CHAT_SCHEMA, COMPOSE_REQUEST_SCHEMA, COMPOSE_RESULT_SCHEMA, SUMMARIZE_RESULT_SCHEMA, conforms, type Schema } from './feature-schema';
 export { KMS_KEY_ARN, RELEASE_ID } from './formats/common';

@@ -22,9 +22,12 @@ export function isBucketLength(length: number): boolean {
   return PADDING_BUCKETS.includes(length);
 }
 
-/** A copy of `message` followed by zero bytes up to its bucket. */
-export function padToBucket(message: Uint8Array): Uint8Array {
-  const out = new Uint8Array(bucketFor(message.length));
+/**
+ * A copy of `message` followed by zero bytes up to its bucket, or up to the bucket of
+ * `atLeast` bytes when that is larger (a response padded to its request's bucket).
+ */
+export function padToBucket(message: Uint8Array, atLeast = 0): Uint8Array {
+  const out = new Uint8Array(bucketFor(Math.max(message.length, atLeast)));
   out.set(message);
   return out;
 }

@@ -32,7 +32,7 @@ import {
   type LogEntry,
   type ReleaseManifest,
 } from '../protocol';
-import { DEFAULT_LEXICON } from '../enclave-app/features/placeholder-engine';
+import { builtinModelBytes } from '../enclave-app/features/builtin/model-file';
 import type { AwsCredentials } from '../lambdas/common/signed-fetch';
 import { logWriterAppender } from '../lambdas/log-writer/client';
 import { imageCommand } from './enclave-image';
@@ -282,7 +282,7 @@ function buildCommand(args: string[]): void {
   if (!releaseId || !region) throw new Error('usage: npm run release -- build --release-id <id> --region <region> [--model <file> | --model-sha256 <hex>] [--commit <sha>] [--created-at <unix>] [--nitro-measurements <file>] [--out <dir>]');
   const modelPath = arg(args, 'model');
   // The image build has only the model's hash (the model itself is sealed under the model key).
-  const modelSha256 = arg(args, 'model-sha256') ?? sha256Hex(modelPath ? new Uint8Array(readFileSync(modelPath)) : new TextEncoder().encode(JSON.stringify(DEFAULT_LEXICON)));
+  const modelSha256 = arg(args, 'model-sha256') ?? sha256Hex(modelPath ? new Uint8Array(readFileSync(modelPath)) : builtinModelBytes());
   const sourceCommit = arg(args, 'commit') ?? git(['rev-parse', 'HEAD']);
   const createdAt = Number(arg(args, 'created-at') ?? process.env.SOURCE_DATE_EPOCH ?? git(['log', '-1', '--format=%ct', sourceCommit]));
   const nitroPath = arg(args, 'nitro-measurements');

@@ -1,7 +1,8 @@
 // ppx: the command line for users and auditors.
 //
 //   ppx summarize <chat.json>            a verified, private summary of a chat
-//   ppx compose [--tone t] <text...>     a rewritten reply
+//   ppx compose [--tone t] [--chat chat.json] <text...>
+//                                        a rewritten draft, and replies suggested to the chat's last message
 //   ppx verify                           the verification transcript (log, release, key, attestation, binding)
 //   ppx audit                            the whole log: signatures, witnesses, history consistency, every entry's rules
 //   ppx witness [--state <file>]         follow the log from this machine: each run must extend what it saw before
@@ -126,13 +127,23 @@ export async function ppx(argv: readonly string[], io: Io): Promise<number> {
     if (command === 'compose') {
       const tone = (flag(rest, '--tone') ?? 'friendly') as Tone;
       if (!TONES.includes(tone)) throw new UsageError(`--tone is one of ${TONES.join(', ')}`);
+      const chatFile = flag(rest, '--chat');
       const draft = rest.join(' ');
-      if (!draft) throw new UsageError('usage: ppx compose [--tone friendly|formal|concise] <text>');
+      if (!draft) throw new UsageError('usage: ppx compose [--tone friendly|formal|concise] [--chat chat.json] <text>');
+      let chat: ChatInput | undefined;
+      if (chatFile) {
+        try {
+          const parsed = JSON.parse(readFileSync(chatFile, 'utf8')) as ChatInput;
+          chat = { ...parsed, id: parsed.id ?? chatFile };
+        } catch {
+          throw new UsageError(`${chatFile} is not a readable JSON chat`);
+        }
+      }
       const config = loadConfig(local, io, true);
       const result = await withProgress(io, 'verifying and composing', async () => {
         const client = await readyClient(config);
         try {
-          return await client.compose({ draft, tone });
+          return await client.compose({ draft, tone, ...(chat ? { chat } : {}) });
         } finally {
           client.optOut();
         }

@@ -10,7 +10,7 @@ export class FeatureError extends ProtocolError<FeatureErrorCode> {
   readonly area = 'feature';
 }
 
-import { LIMITS, TONES, type Chat, type ComposeRequest, type ComposeResult, type SummarizeResult, type Tone } from '../../protocol';
+import { CHAT_SCHEMA, COMPOSE_REQUEST_SCHEMA, LIMITS, conforms, type Chat, type ComposeRequest, type ComposeResult, type SummarizeResult, type Tone } from '../../protocol';
 
 export { LIMITS, TONES, type Chat, type ChatMessage, type ComposeRequest, type ComposeResult, type SummarizeResult, type Tone } from '../../protocol';
 
@@ -27,6 +27,8 @@ export interface FeatureContext {
 export interface ModelBackend {
   summarize(chat: Chat, context?: FeatureContext): SummarizeResult | Promise<SummarizeResult>;
   compose(request: ComposeRequest, context?: FeatureContext): ComposeResult | Promise<ComposeResult>;
+  /** Runs once at boot on fixed text, so the first user's request pays no first-run costs. */
+  warmUp?(): void | Promise<void>;
 }
 
 function parse(body: Uint8Array): Record<string, unknown> {
@@ -42,27 +44,18 @@ function parse(body: Uint8Array): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max;
-
+/** A summarize request's chat, checked against its schema (protocol/feature-schema.ts); only the known fields are kept. */
 export function parseSummarizeRequest(body: Uint8Array): Chat {
   const req = parse(body);
-  const chat = req.chat as Record<string, unknown> | undefined;
-  if (!chat || typeof chat !== 'object' || !isText(chat.requester, LIMITS.sender) || !Array.isArray(chat.messages)) throw new FeatureError('BAD_REQUEST');
-  if (chat.messages.length > LIMITS.messages) throw new FeatureError('TOO_LARGE');
-  const messages = chat.messages.map((m: unknown) => {
-    const msg = m as Record<string, unknown>;
-    if (!msg || typeof msg !== 'object' || !isText(msg.sender, LIMITS.sender) || !isText(msg.time, 64) || !isText(msg.text, LIMITS.text)) {
-      throw new FeatureError('BAD_REQUEST');
-    }
-    return { sender: msg.sender, time: msg.time, text: msg.text };
-  });
-  return { requester: chat.requester, messages };
+  const chat = req.chat as { requester: string; messages: { sender: string; time: string; text: string }[] };
+  if (Array.isArray((chat as { messages?: unknown } | undefined)?.messages) && chat.messages.length > LIMITS.messages) throw new FeatureError('TOO_LARGE');
+  if (!conforms(CHAT_SCHEMA, chat)) throw new FeatureError('BAD_REQUEST');
+  return { requester: chat.requester, messages: chat.messages.map((m) => ({ sender: m.sender, time: m.time, text: m.text })) };
 }
 
 export function parseComposeRequest(body: Uint8Array): ComposeRequest {
   const req = parse(body);
-  if (!isText(req.draft, LIMITS.draft) || req.draft.trim().length === 0) throw new FeatureError('BAD_REQUEST');
-  if (!(TONES as readonly unknown[]).includes(req.tone)) throw new FeatureError('BAD_REQUEST');
-  if (req.lastMessage !== undefined && !isText(req.lastMessage, LIMITS.text)) throw new FeatureError('BAD_REQUEST');
-  return { draft: req.draft, tone: req.tone as Tone, ...(req.lastMessage !== undefined ? { lastMessage: req.lastMessage as string } : {}) };
+  if (!conforms(COMPOSE_REQUEST_SCHEMA, req)) throw new FeatureError('BAD_REQUEST');
+  const { draft, tone, lastMessage } = req as { draft: string; tone: Tone; lastMessage?: string };
+  return { draft, tone, ...(lastMessage !== undefined ? { lastMessage } : {}) };
 }

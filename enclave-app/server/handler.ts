@@ -5,9 +5,12 @@
 
 import {
   BhttpError,
+  COMPOSE_RESULT_SCHEMA,
   HpkeError,
+  SUMMARIZE_RESULT_SCHEMA,
   OhttpError,
   bucketFor,
+  conforms,
   decapsulateRequest,
   decodeBhttpRequest,
   encodeBhttpResponse,
@@ -18,7 +21,8 @@ import {
   type ServerContext,
 } from '../../protocol';
 import { FeatureError, parseComposeRequest, parseSummarizeRequest, type ModelBackend } from '../features/api';
-import { forgetRegExpInput } from '../features/placeholder-engine';
+import { fitAnswer, responseBucketFor } from '../features/fit';
+import { forgetRegExpInput } from '../features/regexp-statics';
 import { KmsClientError } from '../kms/errors';
 import type { TokenBucket } from './admission';
 import { holdUntilDeadline, type Deadlines } from './deadlines';
@@ -113,23 +117,19 @@ export class RequestHandler {
     if (!deps.replay.add(enc, deps.now())) return plain(503, 'OVERLOADED', 1);
 
     // From here on the client can read the answer: every outcome is sealed to it.
-    // Clients pad requests to a bucket; the deadline follows the request's bucket.
+    // Clients pad requests to a bucket; the deadline follows the request's bucket, and
+    // the answer is padded to a size that follows from it alone (features/fit.ts).
     const bucket = bucketFor(request.length);
-    const answer = await this.answer(request, bucket);
-    let inner: Uint8Array;
-    try {
-      inner = padToBucket(
-        encodeBhttpResponse({
-          informational: [],
-          status: answer.status,
-          headers: [{ name: 'content-type', value: 'application/json' }],
-          content: json(answer.body),
-          trailers: [],
-        }),
-      );
-    } catch {
-      inner = padToBucket(encodeBhttpResponse({ informational: [], status: 500, headers: [], content: json({ error: 'RESPONSE_TOO_LARGE' }), trailers: [] }));
+    const size = responseBucketFor(bucket);
+    let answer = await this.answer(request, bucket);
+    const encode = (body: unknown) =>
+      encodeBhttpResponse({ informational: [], status: answer.status, headers: [{ name: 'content-type', value: 'application/json' }], content: json(body), trailers: [] });
+    let encoded = fitAnswer(answer.body, encode, size);
+    if (!encoded) {
+      answer = { status: 500, body: { error: 'RESPONSE_TOO_LARGE' } };
+      encoded = encode(answer.body);
     }
+    const inner = padToBucket(encoded, size);
     const late = await holdUntilDeadline(deps.deadlines, bucket, start, deps.now);
     const sealed = await context.encapsulateResponse(inner);
     const code = (answer.body as { error?: string }).error ?? 'OK';
@@ -156,11 +156,16 @@ export class RequestHandler {
       if (!route) return { status: 404, body: { error: 'UNKNOWN_PATH' } };
       if (message.method !== 'POST') return { status: 405, body: { error: 'METHOD_NOT_ALLOWED' } };
       const engine = this.deps.engine();
-      return route === 'summarize'
-        ? { status: 200, body: await engine.summarize(parseSummarizeRequest(message.content), { bucket }) }
-        : { status: 200, body: await engine.compose(parseComposeRequest(message.content), { bucket }) };
+      const body = route === 'summarize' ? await engine.summarize(parseSummarizeRequest(message.content), { bucket }) : await engine.compose(parseComposeRequest(message.content), { bucket });
+      // Only the declared shape leaves the enclave, whatever the engine returned.
+      if (!conforms(route === 'summarize' ? SUMMARIZE_RESULT_SCHEMA : COMPOSE_RESULT_SCHEMA, body)) return { status: 500, body: { error: 'FEATURE_FAILED' } };
+      return { status: 200, body };
     } catch (err) {
-      if (err instanceof FeatureError) return { status: err.code === 'TOO_LARGE' ? 413 : 400, body: { error: err.code } };
+      if (err instanceof FeatureError) {
+        // A language the engine cannot read is refused politely, with a fixed sentence (never the input).
+        if (err.code === 'UNSUPPORTED_LANGUAGE') return { status: 422, body: { error: err.code, message: err.message } };
+        return { status: err.code === 'TOO_LARGE' ? 413 : 400, body: { error: err.code } };
+      }
       return { status: 500, body: { error: 'FEATURE_FAILED' } };
     } finally {
       forgetRegExpInput();

@@ -17,7 +17,7 @@ import {
   type KeyConfig,
   type Measurement,
 } from '../../protocol';
-import { DEFAULT_LEXICON } from '../../enclave-app/features/placeholder-engine';
+import { builtinModelBytes } from '../../enclave-app/features/builtin/model-file';
 import { ParentProxy } from '../../enclave-app/parent/proxy';
 import { startEnclave, type RunningEnclave, type StartEnclaveOptions } from '../../enclave-app/start';
 import type { Deadlines } from '../../enclave-app/server/deadlines';
@@ -29,7 +29,8 @@ import type { EnclaveProcessConfig } from '../enclave-process';
 import { createHash, randomBytes } from 'node:crypto';
 
 export const MEASUREMENT: Measurement = measureLocalEnclave();
-export const MODEL = new TextEncoder().encode(JSON.stringify(DEFAULT_LEXICON));
+/** The built-in engine's model file, sealed under the release's model key like a real one. */
+export const MODEL = builtinModelBytes();
 export const MODEL_SHA256 = createHash('sha256').update(MODEL).digest('hex');
 
 export interface EnclaveWorld {

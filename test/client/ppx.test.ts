@@ -46,11 +46,27 @@ test('verify prints the transcript, announcing local trust', async () => {
 });
 
 test('summarize and compose, plain and --json', async () => {
-  const s = await run(['summarize', chatFile({ id: 'c1', ...SAMPLE_CHAT }), '--local']);
-  expect([s.code, s.out]).toEqual([EXIT.OK, expect.stringMatching(/picnic/i)]);
+  const file = chatFile({ id: 'c1', ...SAMPLE_CHAT });
+  const s = await run(['summarize', file, '--local']);
+  expect([s.code, s.out]).toEqual([EXIT.OK, expect.stringMatching(/^Ana, Ben and Cai talked about picnic/)]);
+  const j = await run(['summarize', '--json', file, '--local']);
+  const summary = JSON.parse(j.out);
+  expect(Object.keys(summary)).toEqual(['summary', 'topics', 'actionItems', 'decisions', 'questions']);
+  expect(summary.actionItems).toEqual([{ owner: 'Ben', text: 'I will bring sandwiches.' }]);
+  expect(summary.questions[0]).toEqual({ asker: 'Cai', text: 'Can someone bring a blanket?' });
   const c = await run(['compose', '--tone', 'formal', "i can't make it", '--local', '--json']);
   expect(c.code).toBe(EXIT.OK);
-  expect(typeof JSON.parse(c.out).text).toBe('string');
+  expect(JSON.parse(c.out)).toEqual({ text: 'I cannot make it.', suggestions: [] });
+  // With the chat, replies to its last message are suggested.
+  const r = await run(['compose', '--json', '--tone', 'concise', '--chat', file, 'sure, 11 works', '--local']);
+  expect(JSON.parse(r.out)).toEqual({ text: 'Sure, 11 works.', suggestions: ['Yes.', 'Checking.', 'No, sorry.'] });
+});
+
+test('a chat the engine cannot read is refused politely, with the typed code', async () => {
+  const german = { requester: 'Jonas', messages: [{ sender: 'Lea', time: '2026-11-27T09:00:00Z', text: 'Wir könnten am Samstag wandern gehen, das Wetter soll gut werden.' }] };
+  const r = await run(['summarize', chatFile(german), '--local']);
+  expect(r.code).toBe(EXIT.REFUSED);
+  expect(r.err).toMatch(/^ppx: REFUSED the enclave refused: UNSUPPORTED_LANGUAGE \(Sorry, summaries are only available for chats in English for now\.\)$/m);
 });
 
 test('exit codes: usage 1, unavailable 2, tamper 3, refused 4 — each one line with a code', async () => {

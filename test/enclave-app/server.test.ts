@@ -5,6 +5,7 @@ import {
   ProtocolError,
   ROLE_NAMES,
   attestedKeyPolicy,
+  decodeBhttpResponse,
   checkUserData,
   keyPolicyJson,
   verifyAttestation,
@@ -50,16 +51,55 @@ describe('boot', () => {
 });
 
 describe('requests', () => {
-  test('summarise: a real function of the chat', async () => {
+  test('summarise: topics, who said what, action items with owners, decisions, open questions', async () => {
     const r = await exchange(stack, world.keyConfig, { path: '/v1/summarize', body: { v: 1, chat: SAMPLE_CHAT } });
     expect(r.status).toBe(200);
-    // Words said at least twice, most frequent first: picnic (3), then bring and lake (2 each).
-    expect(r.json.summary).toBe('3 participants (Ana, Ben, Cai) exchanged 4 messages about picnic, bring, lake.');
-    expect(r.json.topics).toEqual(['picnic', 'bring', 'lake']);
-    expect(r.json.actionItems).toEqual([{ owner: 'Ben', text: 'Yes! The picnic is on. I will bring sandwiches.' }]);
-    expect(r.json.questions.map((q: { asker: string }) => q.asker)).toEqual(['Cai', 'Ben']);
-    expect(r.json.decisions).toEqual(["We decided on 11am at the lake, right?"]);
+    expect(r.json.summary).toMatch(/^Ana, Ben and Cai talked about picnic, lake/);
+    expect(r.json.summary).toContain('Cai said “Great, picnic at the lake then.”');
+    expect(r.json.topics.slice(0, 2)).toEqual(['picnic', 'lake']);
+    expect(r.json.actionItems).toEqual([{ owner: 'Ben', text: 'I will bring sandwiches.' }]);
+    expect(r.json.decisions).toEqual(['We decided on 11am at the lake, right?']);
+    // Open for the requester (Ana): a question to everyone and a confirmation she has not answered.
+    expect(r.json.questions).toEqual([
+      { asker: 'Cai', text: 'Can someone bring a blanket?' },
+      { asker: 'Ben', text: 'We decided on 11am at the lake, right?' },
+    ]);
   });
+
+  test('a chat in a language the engine cannot read gets a polite typed refusal, never a summary', async () => {
+    const chat = {
+      requester: 'Ana',
+      messages: [
+        { sender: 'Ana', time: '2026-11-27T09:00:00Z', text: 'Treffen wir uns am Samstag im Park?' },
+        { sender: 'Ben', time: '2026-11-27T09:01:00Z', text: 'Ja, ich bringe den Kuchen mit. Kann jemand eine Decke mitbringen?' },
+      ],
+    };
+    const r = await exchange(stack, world.keyConfig, { path: '/v1/summarize', body: { v: 1, chat } });
+    expect([r.status, r.json.error]).toEqual([422, 'UNSUPPORTED_LANGUAGE']);
+    expect(r.json.message).toMatch(/^Sorry, .*English/);
+    expect(Object.keys(r.json)).toEqual(['error', 'message']);
+  });
+
+  test('answers are padded to a size that follows from the request bucket alone; a 1 000-message chat fits the ladder', async () => {
+    const sizes = async (body: unknown, path = '/v1/summarize') => {
+      const { encapsulated, context } = await encryptRequest(world.keyConfig, { path, body });
+      const outer = await post(stack.parentUrl, encapsulated);
+      expect(outer.status).toBe(200);
+      const inner = await context.decapsulateResponse(outer.body);
+      return { request: encapsulated.length, response: inner.length, status: decodeBhttpResponse(inner).status };
+    };
+    // Small requests (1 KiB) are answered in 4 KiB, whatever the outcome.
+    const ok = await sizes({ v: 1, chat: SAMPLE_CHAT });
+    const bad = await sizes({ v: 2, chat: SAMPLE_CHAT });
+    const composed = await sizes({ v: 1, draft: 'hi', tone: 'formal' }, '/v1/compose');
+    expect([ok.response, bad.response, composed.response]).toEqual([4096, 4096, 4096]);
+    expect([ok.status, bad.status, composed.status]).toEqual([200, 400, 200]);
+    const big = { requester: 'Ana', messages: Array.from({ length: 1000 }, (_, i) => ({ sender: ['Ana', 'Ben', 'Cai', 'Dee'][i % 4]!, time: new Date(Date.UTC(2026, 10, 27, 9, 0, i)).toISOString(), text: `Message ${i}: I will bring ${i % 7} chairs to the garden party on Saturday, and can someone check the weather forecast?` })) };
+    const large = await sizes({ v: 1, chat: big });
+    expect(large.status).toBe(200);
+    // The request's bucket (256 KiB) plus the OHTTP overhead, and the answer in the same bucket.
+    expect([large.request, large.response]).toEqual([256 * 1024 + 88, 256 * 1024]);
+  }, 60_000);
 
   test('compose: a rewrite in the requested tone, and suggested replies', async () => {
     const r = await exchange(stack, world.keyConfig, { path: '/v1/compose', body: { v: 1, draft: "  i can't   make it today ", tone: 'formal', lastMessage: 'Are you coming?' } });

@@ -75,10 +75,10 @@ describe('admission and replay', () => {
     const stack = await runInProcess(world, { kmsRatePerSecond: 1 });
     try {
       await stack.enclave.booted;
-      const first = await exchange(stack, world.keyConfig, { body: { v: 1, chat: SAMPLE_CHAT } });
-      const second = await exchange(stack, world.keyConfig, { body: { v: 1, chat: SAMPLE_CHAT } });
-      expect(first.status).toBe(200);
-      expect([second.outer, second.json.error]).toEqual([503, 'OVERLOADED']);
+      // Sent together, so both arrive within the bucket's one second whatever the feature costs.
+      const both = await Promise.all([0, 1].map(() => exchange(stack, world.keyConfig, { body: { v: 1, chat: SAMPLE_CHAT } })));
+      const outcomes = both.map((r) => [r.outer, r.json.error ?? 'OK']).sort();
+      expect(outcomes).toEqual([[200, 'OK'], [503, 'OVERLOADED']]);
     } finally {
       await stack.stop();
       await world.stop();
