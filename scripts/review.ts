@@ -63,7 +63,7 @@ function statements(doc: Json): string[] {
     const action = list(s.Action ?? s.NotAction).map(show).join(', ');
     const resource = list(s.Resource ?? s.NotResource).map(show).join(', ');
     const cond = conditions(s.Condition);
-    return `${s.Effect} ${s.NotAction ? 'all but ' : ''}${action} on ${resource}${cond ? ` when ${cond}` : ''}${s.Principal ? ` to ${principals(s.Principal)}` : ''}`;
+    return `${s.Effect} ${s.NotAction ? 'all but ' : ''}${action}${resource ? ` on ${resource}` : ''}${s.Principal ? ` to ${principals(s.Principal)}` : ''}${cond ? ` when ${cond}` : ''}`;
   });
 }
 
@@ -176,7 +176,9 @@ export async function buildReview(options: { configPath?: string } = {}): Promis
   process.env.CDK_VALIDATION = 'false';
   try {
     const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-    buildApp(app, { ...(options.configPath ? { configPath: options.configPath } : {}), nag: false });
+    // With cdk-nag as the app applies it: acknowledgements land in the templates' metadata,
+    // and an unacknowledged finding fails the synthesis (the report is then not written).
+    buildApp(app, { ...(options.configPath ? { configPath: options.configPath } : {}), nag: true });
     const assembly = app.synth();
     const report = new AwsSolutionsChecks().validateScope(app);
     const violations = report.violations.map((v) => `${v.ruleName} (${v.violatingResources.map((r) => r.constructPath).join(', ')})`);
