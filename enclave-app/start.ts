@@ -34,6 +34,8 @@ export interface StartEnclaveOptions {
   readonly deadlines?: Deadlines;
   /** This worker's share of the account's KMS ECC request quota. */
   readonly kmsRatePerSecond?: number;
+  /** Requests decrypted or computed at once (default 8); see RequestHandler. */
+  readonly maxInFlight?: number;
   readonly clockSkewMs?: number;
   /** Builds the engine from the checked model bytes; may be async (an LLM loads its model). A failure fails the boot. */
   readonly engine?: (model: Uint8Array) => ModelBackend | Promise<ModelBackend>;
@@ -126,6 +128,7 @@ export async function startEnclave(options: StartEnclaveOptions): Promise<Runnin
       serving: () => e.serving,
       replay: new ReplayCache(2 * skew),
       admission: new TokenBucket(options.kmsRatePerSecond ?? 50, options.kmsRatePerSecond ?? 50, now()),
+      ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
       engine: () => engine,
       deadlines: options.deadlines ?? DEFAULT_DEADLINES_MS,
       clockSkewMs: skew,

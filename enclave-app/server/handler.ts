@@ -43,6 +43,12 @@ export interface HandlerDeps {
   readonly serving: () => boolean;
   readonly replay: ReplayCache;
   readonly admission: TokenBucket;
+  /**
+   * Requests being decrypted or computed at once (default 8); past it, 503 OVERLOADED
+   * before any KMS call. The engine works on one core, so a longer queue would only make
+   * answers miss their bucket's deadline, and a late answer tells its size by its time.
+   */
+  readonly maxInFlight?: number;
   readonly engine: () => ModelBackend;
   readonly deadlines: Deadlines;
   /** Allowed difference between the request's Date and the enclave's clock (RFC 9458 §6.5). */
@@ -88,6 +94,8 @@ function parseHttpDate(value: string | undefined): number | undefined {
 }
 
 export class RequestHandler {
+  private inFlight = 0;
+
   constructor(private readonly deps: HandlerDeps) {}
 
   async handle(encapsulated: Uint8Array): Promise<HandlerResult> {
@@ -102,7 +110,26 @@ export class RequestHandler {
     }
     // A replay is refused before it costs a KMS call.
     if (deps.replay.has(enc, start)) return plain(400, 'REPLAYED');
+    if (this.inFlight >= (deps.maxInFlight ?? 8)) return plain(503, 'OVERLOADED', 1);
     if (!deps.admission.tryTake(start)) return plain(503, 'OVERLOADED', deps.admission.retryAfter());
+    this.inFlight++;
+    let computed = false;
+    const done = () => {
+      if (!computed) {
+        computed = true;
+        this.inFlight--;
+      }
+    };
+    try {
+      return await this.compute(encapsulated, enc, start, done);
+    } finally {
+      done();
+    }
+  }
+
+  /** From decryption to the sealed answer; calls `done` once the CPU work is over (before holding for the deadline). */
+  private async compute(encapsulated: Uint8Array, enc: Uint8Array, start: number, done: () => void): Promise<HandlerResult> {
+    const { deps } = this;
 
     let request: Uint8Array;
     let context: ServerContext;
@@ -130,6 +157,7 @@ export class RequestHandler {
       encoded = encode(answer.body);
     }
     const inner = padToBucket(encoded, size);
+    done();
     const late = await holdUntilDeadline(deps.deadlines, bucket, start, deps.now);
     const sealed = await context.encapsulateResponse(inner);
     const code = (answer.body as { error?: string }).error ?? 'OK';

@@ -80,7 +80,7 @@ export interface RunningStack {
 
 export async function runInProcess(
   world: EnclaveWorld,
-  options: { deadlines?: Deadlines; nsm?: Partial<NsmEmulatorOptions>; config?: Partial<EnclaveConfig>; kmsRatePerSecond?: number; engine?: StartEnclaveOptions['engine'] } = {},
+  options: { deadlines?: Deadlines; nsm?: Partial<NsmEmulatorOptions>; config?: Partial<EnclaveConfig>; kmsRatePerSecond?: number; maxInFlight?: number; engine?: StartEnclaveOptions['engine'] } = {},
 ): Promise<RunningStack> {
   const nsm = await world.kms.nsm({ measurement: MEASUREMENT, ...options.nsm });
   const enclave = await startEnclave({
@@ -91,6 +91,7 @@ export async function runInProcess(
     deadlines: options.deadlines ?? 'off',
     ...(options.kmsRatePerSecond ? { kmsRatePerSecond: options.kmsRatePerSecond } : {}),
     ...(options.engine ? { engine: options.engine } : {}),
+    ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
     config: { ...world.config, ...options.config },
   });
   const logs: string[] = [];

@@ -84,6 +84,38 @@ describe('admission and replay', () => {
       await world.stop();
     }
   }, 30_000);
+
+  test('past the in-flight limit, requests are refused with 503 OVERLOADED, and the slot frees once the answer is computed', async () => {
+    const world = await enclaveWorld();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    // An engine that holds its first answer until the test lets it go.
+    const engine = async () => ({
+      summarize: async () => {
+        calls++;
+        if (calls === 1) await held;
+        return { summary: 's', topics: [], actionItems: [], decisions: [], questions: [] };
+      },
+      compose: async () => ({ text: 't', suggestions: [] }),
+    });
+    const stack = await runInProcess(world, { maxInFlight: 1, engine });
+    try {
+      await stack.enclave.booted;
+      const first = exchange(stack, world.keyConfig, { body: { v: 1, chat: SAMPLE_CHAT } });
+      while (calls === 0) await new Promise((r) => setTimeout(r, 5));
+      const second = await exchange(stack, world.keyConfig, { body: { v: 1, chat: SAMPLE_CHAT } });
+      expect([second.outer, second.json.error]).toEqual([503, 'OVERLOADED']);
+      release();
+      expect((await first).status).toBe(200);
+      const third = await exchange(stack, world.keyConfig, { body: { v: 1, chat: SAMPLE_CHAT } });
+      expect(third.status).toBe(200);
+    } finally {
+      release();
+      await stack.stop();
+      await world.stop();
+    }
+  }, 30_000);
 });
 
 describe('frames', () => {
