@@ -26,6 +26,10 @@ export interface ExampleConfigJson {
   trustedPrincipals: { publisher: string[]; modelOwner: string[] };
   keys: { sessionKeyRotationDays: number; pendingWindowDays: number; releasedKeysRecord: string };
   releases: { manifest: string; modelKey: string; sessionKeys: { generation: number; notBefore: string; state: string }[] }[];
+  relay: Record<string, any>;
+  gateway: Record<string, any>;
+  transparency: Record<string, any> & { witnesses: { url: string; verifierKey: string }[] };
+  workers: Record<string, any>;
   [key: string]: unknown;
 }
 
