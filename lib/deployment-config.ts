@@ -99,7 +99,7 @@ export interface TransparencyConfig {
   readonly logOrigin: string;
   /** The public half of the log signing key (C2SP signed-note verifier key). */
   readonly logVerifierKey: string;
-  /** At least two independent witnesses (clients need a quorum of two). */
+  /** Two to four independent witnesses (clients need a quorum of two; the log writer asks each in turn). */
   readonly witnesses: readonly WitnessConfig[];
   /** Object Lock (compliance mode) retention of every object version, in days. */
   readonly objectLockRetentionDays: number;
@@ -368,8 +368,9 @@ function parseTransparency(v: JsonValue | undefined): TransparencyConfig {
     }
     return { url, verifierKey };
   });
-  // Clients require cosignatures from a quorum of at least two witnesses (DESIGN.md §4).
-  if (witnesses.length < 2 || witnesses.length > 10) fail('CONFIG_INVALID', 'transparency.witnesses must name 2 to 10 witnesses');
+  // Clients require cosignatures from a quorum of at least two witnesses (DESIGN.md §4). The
+  // log writer asks them one after another (5 s each at most), inside its 28 s timeout.
+  if (witnesses.length < 2 || witnesses.length > 4) fail('CONFIG_INVALID', 'transparency.witnesses must name 2 to 4 witnesses');
   if (new Set(witnesses.map((w) => w.verifierKey)).size !== witnesses.length) fail('CONFIG_INVALID', 'transparency.witnesses names a witness twice');
   const auditTrailBucketArn = text(t, 'auditTrailBucketArn', 'transparency');
   if (!BUCKET_ARN.test(auditTrailBucketArn)) fail('CONFIG_INVALID', 'transparency.auditTrailBucketArn must be an S3 bucket ARN');

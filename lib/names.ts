@@ -11,6 +11,10 @@ export const STACK_NAMES = Object.freeze({
   foundation: 'PpFoundation',
   network: 'PpNetwork',
   releaseKeys: 'PpReleaseKeys',
+  transparency: 'PpTransparency',
+  gateway: 'PpGateway',
+  enclaveWorkers: 'PpEnclaveWorkers',
+  relay: 'PpRelay',
 });
 
 /** The role VPC Flow Logs assumes to write to CloudWatch Logs (not in any key policy). */

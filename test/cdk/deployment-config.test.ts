@@ -1,6 +1,6 @@
 // The deployment config: parsed strictly, each refusal with its own code.
 import { readFileSync } from 'node:fs';
-import { encodeReleaseManifest } from '../../protocol';
+import { encodeReleaseManifest, generateCosignerKey } from '../../protocol';
 import { MAX_LIVE_SESSION_KEYS, checkTrustedPrincipal, parseDeploymentConfig, rotationDueAt, type DeploymentMode } from '../../lib/deployment-config';
 import { InfrastructureError, type InfrastructureErrorCode } from '../../lib/errors';
 import { anotherRelease, EXAMPLE_CONFIG, EXAMPLE_CONFIG_PATH, EXAMPLE_MANIFEST, type ExampleConfigJson } from '../helpers/cdk';
@@ -105,9 +105,11 @@ test('gateway: a private or symmetric account key, a throttle or concurrency out
   await refused('CONFIG_MALFORMED', gw((g) => (g.xray = true)));
 });
 
-test('transparency: fewer than two witnesses, an http witness, a bad verifier key or a bad trail bucket is CONFIG_INVALID', async () => {
+test('transparency: fewer than two or more than four witnesses, an http witness, a bad verifier key or a bad trail bucket is CONFIG_INVALID', async () => {
   const tr = (edit: (t: ExampleConfigJson['transparency']) => void) => (c: ExampleConfigJson) => edit(c.transparency);
   await refused('CONFIG_INVALID', tr((t) => (t.witnesses = t.witnesses.slice(0, 1))));
+  // The log writer asks witnesses one after another inside its 28 s timeout.
+  await refused('CONFIG_INVALID', tr((t) => (t.witnesses = [1, 2, 3, 4, 5].map((i) => ({ url: `https://w${i}.example.net`, verifierKey: generateCosignerKey(`w${i}.example.net`).verifierKey })))));
   await refused('CONFIG_INVALID', tr((t) => (t.witnesses = [t.witnesses[0]!, t.witnesses[0]!])));
   await refused('CONFIG_INVALID', tr((t) => (t.witnesses[0]!.url = 'http://witness-a.example.net')));
   // A log (note) key where a cosigner key belongs, and the other way round.
