@@ -84,9 +84,11 @@ until fetch '${RELEASE_OBJECTS.eif(releaseId)}' enclave.eif &&
 done
 
 # 4. The parent proxy's config: this instance's private address (IMDSv2), the gateway's port, the key ARNs.
+# (AL2023's nodejs20 package installs node-20; plain node if the AMI links it.)
+node=$(command -v node-20 || command -v node)
 token=$(curl -sSf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)
 address=$(curl -sSf -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/local-ipv4)
-node -e '
+"$node" -e '
 const [keys, host, dir] = process.argv.slice(1);
 const k = JSON.parse(require("node:fs").readFileSync(keys, "utf8"));
 process.stdout.write(JSON.stringify({ enclavePort: ${PARENT_CHANNEL_PORT}, listen: { host, port: ${network.workerPort} }, sessionKeyArn: k.sessionKeyArn, modelKeyArn: k.modelKeyArn,
@@ -102,7 +104,7 @@ cat > /etc/systemd/system/pp-parent-proxy.service <<UNIT
 Description=Private Processing parent proxy (gateway to enclave)
 After=network-online.target pp-parent-channel.service
 [Service]
-ExecStart=/usr/bin/node $DIR/parent-proxy.js $DIR/parent.json
+ExecStart=$node $DIR/parent-proxy.js $DIR/parent.json
 Restart=always
 RestartSec=2
 DynamicUser=yes

@@ -1,4 +1,9 @@
 // EnclaveWorkerStack: one test per rule, on the synthesized template of the example deployment.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseParentConfig } from '../../enclave-app/parent/main';
 import { ROLE_NAMES } from '../../protocol';
 import { ENCLAVE_CID } from '../../lib/enclave-worker-stack';
 import { bucketNames, EXPORT_NAMES, FUNCTION_NAMES, RELEASE_OBJECTS } from '../../lib/names';
@@ -112,9 +117,30 @@ test('user data: the enclave in production mode, CID 16, with the configured mem
 test('user data: the parent proxy listens on the instance\'s private address and the worker port, unprivileged, with IMDSv2', () => {
   expect(userData).toContain(`listen: { host, port: ${network.workerPort} }`);
   expect(userData).toContain('enclavePort: 5000');
-  expect(userData).toContain('ExecStart=/usr/bin/node $DIR/parent-proxy.js $DIR/parent.json');
+  expect(userData).toContain('ExecStart=$node $DIR/parent-proxy.js $DIR/parent.json');
   expect(userData).toContain('DynamicUser=yes');
   expect(userData).toMatch(/-X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http:\/\/169\.254\.169\.254\/latest\/api\/token/);
+});
+
+test('user data: valid bash, and the parent config it writes is one the parent proxy accepts', () => {
+  const syntax = spawnSync('bash', ['-n'], { input: userData, encoding: 'utf8' });
+  expect([syntax.status, syntax.stderr]).toEqual([0, '']);
+  // Run the script's config writer with a key-ARN file as the publisher writes it.
+  const script = /"\$node" -e '([\s\S]*?)' "\$DIR\/key-arns\.json"/.exec(userData)![1]!;
+  const dir = mkdtempSync(join(tmpdir(), 'pp-worker-'));
+  const arn = (id: string) => `arn:aws:kms:${region}:${account}:key/${id}`;
+  writeFileSync(join(dir, 'key-arns.json'), JSON.stringify({ sessionKeyArn: arn('11111111-2222-4333-8444-555555555555'), modelKeyArn: arn('66666666-7777-4888-8999-aaaaaaaaaaaa') }));
+  const run = spawnSync(process.execPath, ['-e', script, join(dir, 'key-arns.json'), '10.42.1.17', dir], { encoding: 'utf8' });
+  expect(run.status).toBe(0);
+  const config = parseParentConfig(run.stdout);
+  expect(config).toEqual({
+    enclavePort: 5000,
+    listen: { host: '10.42.1.17', port: network.workerPort },
+    sessionKeyArn: arn('11111111-2222-4333-8444-555555555555'),
+    modelKeyArn: arn('66666666-7777-4888-8999-aaaaaaaaaaaa'),
+    encryptedModelDataKeyFile: `${dir}/model-data-key.bin`,
+    sealedModelFile: `${dir}/model.sealed`,
+  });
 });
 
 test('health: EC2 health checks, an instance whose enclave stopped powers off (and so is replaced), rolling updates add before they remove', () => {
