@@ -9,11 +9,15 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseDeploymentConfig, type DeploymentConfig, type DeploymentMode } from '../lib/deployment-config';
 import { InfrastructureError } from '../lib/errors';
+import { EnclaveWorkerStack } from '../lib/enclave-worker-stack';
 import { FoundationStack } from '../lib/foundation-stack';
+import { GatewayStack } from '../lib/gateway-stack';
 import { verifySynthesizedKeys, type TemplateLike } from '../lib/keys/verify';
 import { STACK_NAMES } from '../lib/names';
 import { NetworkStack } from '../lib/network-stack';
+import { RelayStack } from '../lib/relay-stack';
 import { ReleaseKeysStack } from '../lib/release-keys-stack';
+import { TransparencyStack } from '../lib/transparency-stack';
 import { checkAgainstRecord, emptyRecord, entriesFromTemplate, parseReleasedKeysRecord, type ReleasedKeysRecord } from './released-keys';
 
 /** The committed example deployment (placeholder account); `-c deployConfig=<path>` names another. */
@@ -36,6 +40,11 @@ export interface BuiltApp {
   readonly foundation: FoundationStack;
   readonly network: NetworkStack;
   readonly releaseKeys: ReleaseKeysStack;
+  readonly transparency: TransparencyStack;
+  readonly gateway: GatewayStack;
+  readonly enclaveWorkers: EnclaveWorkerStack;
+  /** The independent relay, for its own operator's account: depends on no other stack. */
+  readonly relay: RelayStack;
 }
 
 function parseMode(value: unknown): DeploymentMode {
@@ -65,14 +74,32 @@ export function buildApp(app: App, options: BuildOptions = {}): BuiltApp {
   const foundation = new FoundationStack(app, STACK_NAMES.foundation, { ...common, synthesizer: new CliCredentialsStackSynthesizer() });
   const network = new NetworkStack(app, STACK_NAMES.network, { ...common, synthesizer: new CliCredentialsStackSynthesizer() });
   const releaseKeys = new ReleaseKeysStack(app, STACK_NAMES.releaseKeys, { ...common, synthesizer: new CliCredentialsStackSynthesizer() });
+  const transparency = new TransparencyStack(app, STACK_NAMES.transparency, { ...common, synthesizer: new CliCredentialsStackSynthesizer() });
+  const gateway = new GatewayStack(app, STACK_NAMES.gateway, { ...common, synthesizer: new CliCredentialsStackSynthesizer() });
+  const enclaveWorkers = new EnclaveWorkerStack(app, STACK_NAMES.enclaveWorkers, { ...common, synthesizer: new CliCredentialsStackSynthesizer() });
+  // The relay operator deploys this one in its own account with its own credentials
+  // (`cdk deploy PpRelay`, no --role-arn): it names nothing of ours but two URLs.
+  const relay = new RelayStack(app, STACK_NAMES.relay, {
+    relay: config.relay,
+    gatewayUrl: config.relay.gatewayUrl,
+    logUrl: config.relay.logUrl,
+    analyticsReporting: false,
+    synthesizer: new CliCredentialsStackSynthesizer(),
+  });
   // The flow-log role and every role a key policy names must exist first.
   network.addStackDependency(foundation, 'the flow-log delivery role');
   releaseKeys.addStackDependency(foundation, 'key policies name the foundation roles');
+  transparency.addStackDependency(foundation, 'the log writer role its policies name');
+  gateway.addStackDependency(foundation, 'the functions run as the foundation roles');
+  gateway.addStackDependency(network, 'the gateway Lambda imports the isolated subnets and its security group');
+  gateway.addStackDependency(transparency, 'the log writer imports the log signing key secret');
+  enclaveWorkers.addStackDependency(foundation, 'the worker instance profile');
+  enclaveWorkers.addStackDependency(network, 'the workers import the isolated subnets and their security group');
 
   if (options.nag !== false) {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }));
   }
-  return { app, config, configPath, foundation, network, releaseKeys, recordPath: resolve(dirname(configPath), config.keys.releasedKeysRecord) };
+  return { app, config, configPath, foundation, network, releaseKeys, transparency, gateway, enclaveWorkers, relay, recordPath: resolve(dirname(configPath), config.keys.releasedKeysRecord) };
 }
 
 export function readReleasedKeysRecord(path: string): ReleasedKeysRecord {

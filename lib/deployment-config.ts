@@ -1,10 +1,11 @@
 // The deployment config: everything the stacks need that is not code (account, region,
 // network, who may assume the publisher and model-owner roles, the releases and their
-// key generations). It is read from a file (deploy/config.json by default, or
+// key generations, the gateway's and issuer's settings, the transparency log's keys and
+// witnesses, the workers' instances, and the independent relay's own account). It is read from a file (deploy/config.json by default, or
 // `-c deployConfig=<path>`), never typed into a stack, and parsed strictly: unknown,
 // missing or duplicate fields are refused, every value has its rule, and each release
 // manifest it names is decoded by protocol/'s own parser. Pure: the caller reads files.
-import { decodeReleaseManifest, FormatError, parseStrictJson, StrictJsonError, type JsonValue, type ReleaseManifest } from '../protocol';
+import { decodeReleaseManifest, FormatError, parseCosignerKey, parseStrictJson, parseVerifierKey, StrictJsonError, type JsonValue, type ReleaseManifest } from '../protocol';
 import { InfrastructureError, type InfrastructureErrorCode } from './errors';
 
 export const DEPLOYMENT_CONFIG_VERSION = 1;
@@ -43,6 +44,85 @@ export interface NetworkConfig {
   readonly flowLogRetentionDays: number;
 }
 
+/** The independent relay (RelayStack), deployed by its own operator in its own account. */
+export interface RelayConfig {
+  /** The relay operator's account: never the deployment's (unlinkability needs two parties). */
+  readonly account: string;
+  readonly region: string;
+  /** The relay's public name; clients pin `https://<domainName>`. */
+  readonly domainName: string;
+  /** An ACM certificate for `domainName` in us-east-1 of the relay's account (CloudFront needs it for TLS 1.2+). */
+  readonly certificateArn: string;
+  /** The gateway's base URL (PpGateway's `ApiUrl` output, or its custom domain). */
+  readonly gatewayUrl: string;
+  /** The transparency log's base URL (PpTransparency's `LogUrl` output). */
+  readonly logUrl: string;
+  readonly reservedConcurrency: number;
+  readonly logRetentionDays: number;
+}
+
+export interface ThrottleConfig {
+  /** Requests per second, steady state. */
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+/** The HTTP API's functions (GatewayStack). */
+export interface GatewayConfig {
+  /** Privacy Pass: the issuer's and the origin's names in the deployment's one TokenChallenge. */
+  readonly issuerName: string;
+  readonly originName: string;
+  /** The issuer's public token-request URL (RFC 9578 directory). */
+  readonly tokenRequestUri: string;
+  readonly tokensPerDay: number;
+  /** The messenger's account service: its public JWK (EC or OKP), issuer and audience of its credentials. */
+  readonly accountKey: { readonly [key: string]: string };
+  readonly accountIssuer: string;
+  readonly accountAudience: string;
+  /** The API's default-stage throttle. */
+  readonly throttle: ThrottleConfig;
+  readonly reservedConcurrency: { readonly gateway: number; readonly issuer: number };
+  /** Days the functions' logs and the API's access log are kept. */
+  readonly logRetentionDays: number;
+}
+
+export interface WitnessConfig {
+  /** https base URL of the witness's C2SP tlog-witness endpoint. */
+  readonly url: string;
+  /** Its cosigner verifier key (C2SP tlog-cosignature). */
+  readonly verifierKey: string;
+}
+
+/** The transparency log (TransparencyStack) and the auditor's trail. */
+export interface TransparencyConfig {
+  /** The log's origin line (checkpoints), a host-like name. */
+  readonly logOrigin: string;
+  /** The public half of the log signing key (C2SP signed-note verifier key). */
+  readonly logVerifierKey: string;
+  /** Two to four independent witnesses (clients need a quorum of two; the log writer asks each in turn). */
+  readonly witnesses: readonly WitnessConfig[];
+  /** Object Lock (compliance mode) retention of every object version, in days. */
+  readonly objectLockRetentionDays: number;
+  /** The auditor's S3 bucket (another account) that receives the CloudTrail trail. */
+  readonly auditTrailBucketArn: string;
+  readonly auditTrailPrefix: string;
+}
+
+/** The enclave workers (EnclaveWorkerStack): one Auto Scaling group per live session-key generation. */
+export interface WorkersConfig {
+  /** The worker AMI (enclave-app/parent/ami/build-ami.sh), in this region. */
+  readonly amiId: string;
+  /** An instance type with Nitro Enclaves support, 4 vCPUs or more. */
+  readonly instanceType: string;
+  /** Memory and CPUs given to the enclave (Node and the model); the rest stays with the parent. */
+  readonly enclaveMemoryMiB: number;
+  readonly enclaveCpuCount: number;
+  /** Instances per generation's group; max > min so a rolling update adds before it removes. */
+  readonly minInstances: number;
+  readonly maxInstances: number;
+  readonly rootVolumeGiB: number;
+}
+
 export interface DeploymentConfig {
   readonly version: typeof DEPLOYMENT_CONFIG_VERSION;
   readonly description: string;
@@ -61,6 +141,10 @@ export interface DeploymentConfig {
     readonly releasedKeysRecord: string;
   };
   readonly releases: readonly ReleaseKeys[];
+  readonly relay: RelayConfig;
+  readonly gateway: GatewayConfig;
+  readonly transparency: TransparencyConfig;
+  readonly workers: WorkersConfig;
   readonly mode: DeploymentMode;
 }
 
@@ -75,6 +159,29 @@ const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const PRINCIPAL_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):(role|user)\/[A-Za-z0-9+=,.@_/-]{1,512}$/;
 /** CloudWatch Logs accepts only these retention values. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+/** A DNS name (lower case, at least two labels). */
+const DOMAIN = /^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+/** An https base URL: host (and optional port), no path, query, fragment or credentials. */
+const HTTPS_BASE_URL = /^https:\/\/[a-z0-9.-]{1,253}(?::\d{1,5})?$/;
+const ACM_CERTIFICATE = /^arn:(aws|aws-cn|aws-us-gov):acm:us-east-1:(\d{12}):certificate\/[0-9a-f-]{36}$/;
+const BUCKET_ARN = /^arn:(aws|aws-cn|aws-us-gov):s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/;
+const AMI = /^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$/;
+/**
+ * Instance families with Nitro Enclaves support (x86 and Graviton), with GiB of memory per
+ * vCPU (c: 2, m: 4, r: 8). Sizes xlarge and up (4 vCPUs; the parent keeps at least 2).
+ */
+export const ENCLAVE_INSTANCE_FAMILIES: Readonly<Record<string, number>> = Object.freeze({
+  ...Object.fromEntries(['c5', 'c5a', 'c5n', 'c6i', 'c6a', 'c6in', 'c7i', 'c7a', 'c6g', 'c7g', 'c8g'].map((f) => [f, 2])),
+  ...Object.fromEntries(['m5', 'm5a', 'm5n', 'm6i', 'm6a', 'm6in', 'm7i', 'm7a', 'm6g', 'm7g', 'm8g'].map((f) => [f, 4])),
+  ...Object.fromEntries(['r5', 'r5a', 'r5n', 'r6i', 'r6a', 'r7i', 'r7a', 'r6g', 'r7g', 'r8g'].map((f) => [f, 8])),
+});
+/** vCPUs of a size: xlarge 4, 2xlarge 8, …, 48xlarge 192. */
+function vcpusOfSize(size: string): number | undefined {
+  const m = /^(\d{0,2})xlarge$/.exec(size);
+  if (!m) return undefined;
+  const n = m[1] === '' ? 1 : Number(m[1]);
+  return n >= 1 && n <= 48 ? 4 * n : undefined;
+}
 
 type JsonObject = { [key: string]: JsonValue };
 
@@ -166,6 +273,143 @@ function generations(v: JsonValue[], releaseId: string): SessionKeyGeneration[] 
   return out;
 }
 
+function httpsBaseUrl(o: JsonObject, key: string, what: string): string {
+  const v = text(o, key, what);
+  if (!HTTPS_BASE_URL.test(v)) fail('CONFIG_INVALID', `${what}.${key} must be an https base URL (no path, query or credentials)`);
+  return v;
+}
+
+function retentionDays(o: JsonObject, key: string, what: string): number {
+  const v = integer(o, key, what, 1, 3653);
+  if (!LOG_RETENTION_DAYS.includes(v)) fail('CONFIG_INVALID', `${what}.${key} is not a CloudWatch Logs retention value`);
+  return v;
+}
+
+function parseRelay(v: JsonValue | undefined, account: string): RelayConfig {
+  const r = object(v, ['account', 'region', 'domainName', 'certificateArn', 'gatewayUrl', 'logUrl', 'reservedConcurrency', 'logRetentionDays'], 'relay');
+  const relayAccount = text(r, 'account', 'relay');
+  if (!ACCOUNT.test(relayAccount)) fail('CONFIG_INVALID', 'relay.account must be 12 digits');
+  // Unlinkability holds only while relay and gateway are run by different parties (DESIGN.md §2).
+  if (relayAccount === account) fail('CONFIG_INVALID', 'relay.account must not be the deployment account: the relay is run by an independent party');
+  const region = text(r, 'region', 'relay');
+  if (!REGION.test(region)) fail('CONFIG_INVALID', 'relay.region is not a region name');
+  const domainName = text(r, 'domainName', 'relay');
+  if (!DOMAIN.test(domainName)) fail('CONFIG_INVALID', 'relay.domainName is not a DNS name');
+  const certificateArn = text(r, 'certificateArn', 'relay');
+  const cert = ACM_CERTIFICATE.exec(certificateArn);
+  if (!cert || cert[2] !== relayAccount) fail('CONFIG_INVALID', 'relay.certificateArn must be an ACM certificate in us-east-1 of the relay account');
+  return {
+    account: relayAccount,
+    region,
+    domainName,
+    certificateArn,
+    gatewayUrl: httpsBaseUrl(r, 'gatewayUrl', 'relay'),
+    logUrl: httpsBaseUrl(r, 'logUrl', 'relay'),
+    reservedConcurrency: integer(r, 'reservedConcurrency', 'relay', 1, 1000),
+    logRetentionDays: retentionDays(r, 'logRetentionDays', 'relay'),
+  };
+}
+
+function throttle(v: JsonValue | undefined, what: string): ThrottleConfig {
+  const t = object(v, ['rateLimit', 'burstLimit'], what);
+  return { rateLimit: integer(t, 'rateLimit', what, 1, 10_000), burstLimit: integer(t, 'burstLimit', what, 1, 5_000) };
+}
+
+function parseGateway(v: JsonValue | undefined): GatewayConfig {
+  const keys = ['issuerName', 'originName', 'tokenRequestUri', 'tokensPerDay', 'accountKey', 'accountIssuer', 'accountAudience', 'throttle', 'reservedConcurrency', 'logRetentionDays'];
+  const g = object(v, keys, 'gateway');
+  const issuerName = text(g, 'issuerName', 'gateway');
+  const originName = text(g, 'originName', 'gateway');
+  if (!DOMAIN.test(issuerName) || !DOMAIN.test(originName)) fail('CONFIG_INVALID', 'gateway.issuerName and gateway.originName are DNS names');
+  const tokenRequestUri = text(g, 'tokenRequestUri', 'gateway');
+  if (!/^https:\/\/[a-z0-9.-]{1,253}(?::\d{1,5})?\/[A-Za-z0-9._~/-]*$/.test(tokenRequestUri)) fail('CONFIG_INVALID', 'gateway.tokenRequestUri must be an https URL');
+  // A public key only: a private JWK would be a key leak, a symmetric one a forgery risk.
+  const jwk = g.accountKey;
+  if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk) || Object.values(jwk).some((x) => typeof x !== 'string')) fail('CONFIG_MALFORMED', 'gateway.accountKey must be a JWK object of strings');
+  if (!['EC', 'OKP'].includes(String(jwk.kty)) || 'd' in jwk) fail('CONFIG_INVALID', 'gateway.accountKey must be an EC or OKP public key');
+  const concurrency = object(g.reservedConcurrency, ['gateway', 'issuer'], 'gateway.reservedConcurrency');
+  return {
+    issuerName,
+    originName,
+    tokenRequestUri,
+    tokensPerDay: integer(g, 'tokensPerDay', 'gateway', 1, 100_000),
+    accountKey: jwk as { [key: string]: string },
+    accountIssuer: text(g, 'accountIssuer', 'gateway'),
+    accountAudience: text(g, 'accountAudience', 'gateway'),
+    throttle: throttle(g.throttle, 'gateway.throttle'),
+    reservedConcurrency: {
+      gateway: integer(concurrency, 'gateway', 'gateway.reservedConcurrency', 1, 1000),
+      issuer: integer(concurrency, 'issuer', 'gateway.reservedConcurrency', 1, 1000),
+    },
+    logRetentionDays: retentionDays(g, 'logRetentionDays', 'gateway'),
+  };
+}
+
+function parseTransparency(v: JsonValue | undefined): TransparencyConfig {
+  const keys = ['logOrigin', 'logVerifierKey', 'witnesses', 'objectLockRetentionDays', 'auditTrailBucketArn', 'auditTrailPrefix'];
+  const t = object(v, keys, 'transparency');
+  const logOrigin = text(t, 'logOrigin', 'transparency');
+  if (!/^[a-z0-9.-]{1,253}$/.test(logOrigin)) fail('CONFIG_INVALID', 'transparency.logOrigin is a host-like name');
+  const logVerifierKey = text(t, 'logVerifierKey', 'transparency');
+  try {
+    parseVerifierKey(logVerifierKey);
+  } catch {
+    fail('CONFIG_INVALID', 'transparency.logVerifierKey is not a signed-note verifier key');
+  }
+  const witnesses = list(t, 'witnesses', 'transparency').map((raw) => {
+    const w = object(raw, ['url', 'verifierKey'], 'witness');
+    const url = text(w, 'url', 'witness');
+    if (!/^https:\/\/[a-z0-9.-]{1,253}(?::\d{1,5})?(?:\/[A-Za-z0-9._~/-]*)?$/.test(url)) fail('CONFIG_INVALID', 'a witness url must be https');
+    const verifierKey = text(w, 'verifierKey', 'witness');
+    try {
+      parseCosignerKey(verifierKey);
+    } catch {
+      fail('CONFIG_INVALID', 'a witness verifierKey is not a cosigner verifier key');
+    }
+    return { url, verifierKey };
+  });
+  // Clients require cosignatures from a quorum of at least two witnesses (DESIGN.md §4). The
+  // log writer asks them one after another (5 s each at most), inside its 28 s timeout.
+  if (witnesses.length < 2 || witnesses.length > 4) fail('CONFIG_INVALID', 'transparency.witnesses must name 2 to 4 witnesses');
+  if (new Set(witnesses.map((w) => w.verifierKey)).size !== witnesses.length) fail('CONFIG_INVALID', 'transparency.witnesses names a witness twice');
+  const auditTrailBucketArn = text(t, 'auditTrailBucketArn', 'transparency');
+  if (!BUCKET_ARN.test(auditTrailBucketArn)) fail('CONFIG_INVALID', 'transparency.auditTrailBucketArn must be an S3 bucket ARN');
+  const auditTrailPrefix = text(t, 'auditTrailPrefix', 'transparency');
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(auditTrailPrefix)) fail('CONFIG_INVALID', 'transparency.auditTrailPrefix is a short key prefix');
+  return {
+    logOrigin,
+    logVerifierKey,
+    witnesses,
+    objectLockRetentionDays: integer(t, 'objectLockRetentionDays', 'transparency', 1, 36_500),
+    auditTrailBucketArn,
+    auditTrailPrefix,
+  };
+}
+
+function parseWorkers(v: JsonValue | undefined): WorkersConfig {
+  const keys = ['amiId', 'instanceType', 'enclaveMemoryMiB', 'enclaveCpuCount', 'minInstances', 'maxInstances', 'rootVolumeGiB'];
+  const w = object(v, keys, 'workers');
+  const amiId = text(w, 'amiId', 'workers');
+  if (!AMI.test(amiId)) fail('CONFIG_INVALID', 'workers.amiId looks like ami-0123456789abcdef0');
+  const instanceType = text(w, 'instanceType', 'workers');
+  const [family = '', size = ''] = instanceType.split('.');
+  const vcpus = vcpusOfSize(size);
+  const gibPerVcpu = ENCLAVE_INSTANCE_FAMILIES[family];
+  if (instanceType.split('.').length !== 2 || vcpus === undefined || gibPerVcpu === undefined) {
+    fail('CONFIG_INVALID', 'workers.instanceType must be a Nitro Enclaves family (e.g. m6i, m7g) of size xlarge or larger');
+  }
+  const enclaveCpuCount = integer(w, 'enclaveCpuCount', 'workers', 2, 190);
+  // Enclave CPUs are whole cores (pairs of vCPUs on x86); the parent keeps at least one core.
+  if (enclaveCpuCount % 2 !== 0 || enclaveCpuCount > vcpus - 2) fail('CONFIG_INVALID', `workers.enclaveCpuCount must be even and leave the parent 2 of the ${vcpus} vCPUs`);
+  const enclaveMemoryMiB = integer(w, 'enclaveMemoryMiB', 'workers', 1024, 1_572_864);
+  const parentMiB = 2048;
+  if (enclaveMemoryMiB > vcpus * gibPerVcpu * 1024 - parentMiB) fail('CONFIG_INVALID', `workers.enclaveMemoryMiB must leave the parent ${parentMiB} MiB of ${instanceType}'s memory`);
+  const minInstances = integer(w, 'minInstances', 'workers', 1, 50);
+  const maxInstances = integer(w, 'maxInstances', 'workers', 2, 51);
+  if (maxInstances <= minInstances) fail('CONFIG_INVALID', 'workers.maxInstances must exceed minInstances (a rolling update adds an instance before it removes one)');
+  return { amiId, instanceType, enclaveMemoryMiB, enclaveCpuCount, minInstances, maxInstances, rootVolumeGiB: integer(w, 'rootVolumeGiB', 'workers', 8, 1024) };
+}
+
 export interface ParseOptions {
   readonly mode: DeploymentMode;
   /** Reads a manifest named by the config (a path relative to the config's folder). */
@@ -181,7 +425,11 @@ export function parseDeploymentConfig(json: string, options: ParseOptions): Depl
     if (err instanceof StrictJsonError && err.code === 'DUPLICATE_KEY') fail('CONFIG_MALFORMED', 'a field appears twice');
     fail('CONFIG_MALFORMED', 'the deployment config is not JSON');
   }
-  const top = object(parsed, ['version', 'description', 'account', 'region', 'availabilityZones', 'network', 'trustedPrincipals', 'keys', 'releases'], 'config');
+  const top = object(
+    parsed,
+    ['version', 'description', 'account', 'region', 'availabilityZones', 'network', 'trustedPrincipals', 'keys', 'releases', 'relay', 'gateway', 'transparency', 'workers'],
+    'config',
+  );
   if (top.version !== DEPLOYMENT_CONFIG_VERSION) fail('CONFIG_INVALID', `config.version must be ${DEPLOYMENT_CONFIG_VERSION}`);
   const description = text(top, 'description', 'config');
   const account = text(top, 'account', 'config');
@@ -241,7 +489,12 @@ export function parseDeploymentConfig(json: string, options: ParseOptions): Depl
   const live = releases.flatMap((r) => r.sessionKeys.filter((g) => g.state === 'live'));
   if (live.length > MAX_LIVE_SESSION_KEYS) fail('TOO_MANY_LIVE_SESSION_KEYS', `at most ${MAX_LIVE_SESSION_KEYS} session keys may be live at once (a roll-out); retire the oldest first`);
 
-  return { version: DEPLOYMENT_CONFIG_VERSION, description, account, region, availabilityZones, network, trustedPrincipals, keys, releases, mode: options.mode };
+  const relay = parseRelay(top.relay, account);
+  const gateway = parseGateway(top.gateway);
+  const transparency = parseTransparency(top.transparency);
+  const workers = parseWorkers(top.workers);
+
+  return { version: DEPLOYMENT_CONFIG_VERSION, description, account, region, availabilityZones, network, trustedPrincipals, keys, releases, relay, gateway, transparency, workers, mode: options.mode };
 }
 
 /** When a generation is due to be replaced: notBefore plus the rotation interval (ISO 8601 UTC). */

@@ -12,7 +12,21 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { partitionOf } from '../protocol';
 import type { DeploymentConfig } from './deployment-config';
-import { arn, DEPLOYER_POLICY_NAME, FLOW_LOG_GROUP_NAME, FLOW_LOGS_ROLE_NAME, FUNCTION_NAMES, ROLE_NAMES } from './names';
+import {
+  API_ACCESS_LOG_GROUP_NAME,
+  arn,
+  AUDIT_TRAIL_NAME,
+  bucketNames,
+  DEPLOYER_POLICY_NAME,
+  FLOW_LOG_GROUP_NAME,
+  FLOW_LOGS_ROLE_NAME,
+  FUNCTION_NAMES,
+  RELEASE_OBJECTS,
+  ROLE_NAMES,
+  SCHEDULE_NAMES,
+  SECRET_NAMES,
+  TABLE_NAMES,
+} from './names';
 
 export interface FoundationStackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -62,8 +76,11 @@ export const DEPLOYER_NETWORK_ACTIONS = [
   'ec2:DescribeVpcs',
 ] as const;
 
-/** The only services the NetworkStack makes endpoints for. */
-export const ENDPOINT_SERVICES = ['kms', 's3', 'dynamodb'] as const;
+/**
+ * The only services the NetworkStack makes endpoints for. EC2 joined with #15: the gateway
+ * Lambda finds the workers with DescribeInstances (its endpoint policy allows nothing else).
+ */
+export const ENDPOINT_SERVICES = ['kms', 's3', 'dynamodb', 'ec2'] as const;
 
 /** Anything that would give the isolated VPC a way out: denied to the deployer even if another policy allowed it. */
 export const DEPLOYER_DENIED_NETWORK_ACTIONS = [
@@ -120,6 +137,59 @@ export const DEPLOYER_DENIED_IAM_ACTIONS = [
   'iam:RemoveRoleFromInstanceProfile',
 ] as const;
 
+/** State that outlives a deployment (spent tokens, secrets, the log, the audit trail): never destroyed by the deployer. */
+export const DEPLOYER_DENIED_DESTRUCTIVE_ACTIONS = [
+  'dynamodb:DeleteTable',
+  's3:DeleteBucket',
+  'secretsmanager:DeleteSecret',
+  'cloudtrail:DeleteTrail',
+  'cloudtrail:StopLogging',
+] as const;
+
+/** Secret values (issuer keys, the log signing key): the deployer creates the secrets, never reads or sets them. */
+export const DEPLOYER_DENIED_SECRET_ACTIONS = [
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:BatchGetSecretValue',
+  'secretsmanager:PutSecretValue',
+  'secretsmanager:UpdateSecret',
+  'secretsmanager:RotateSecret',
+] as const;
+
+/** What CloudFormation calls for the four Lambda functions of our account (by fixed name). */
+export const DEPLOYER_FUNCTION_ACTIONS = [
+  'lambda:CreateFunction',
+  'lambda:DeleteFunction',
+  'lambda:GetFunction',
+  'lambda:GetFunctionConfiguration',
+  'lambda:UpdateFunctionCode',
+  'lambda:UpdateFunctionConfiguration',
+  'lambda:PutFunctionConcurrency',
+  'lambda:DeleteFunctionConcurrency',
+  'lambda:GetFunctionConcurrency',
+  'lambda:GetRuntimeManagementConfig',
+  'lambda:GetFunctionCodeSigningConfig',
+  'lambda:GetFunctionRecursionConfig',
+  'lambda:AddPermission',
+  'lambda:RemovePermission',
+  'lambda:GetPolicy',
+  'lambda:TagResource',
+  'lambda:UntagResource',
+  'lambda:ListTags',
+] as const;
+
+/** The worker groups: Auto Scaling groups named pp-workers-*, their launch templates. */
+export const DEPLOYER_WORKER_GROUP_ACTIONS = [
+  'autoscaling:CreateAutoScalingGroup',
+  'autoscaling:UpdateAutoScalingGroup',
+  'autoscaling:DeleteAutoScalingGroup',
+  'autoscaling:SuspendProcesses',
+  'autoscaling:ResumeProcesses',
+  'autoscaling:SetDesiredCapacity',
+  'autoscaling:TerminateInstanceInAutoScalingGroup',
+  'autoscaling:CreateOrUpdateTags',
+  'autoscaling:DeleteTags',
+] as const;
+
 export class FoundationStack extends Stack {
   readonly worker: iam.Role;
   readonly workerInstanceProfile: iam.InstanceProfile;
@@ -128,6 +198,8 @@ export class FoundationStack extends Stack {
   readonly deployer: iam.Role;
   readonly rotation: iam.Role;
   readonly logWriter: iam.Role;
+  readonly gateway: iam.Role;
+  readonly issuer: iam.Role;
   readonly flowLogsDelivery: iam.Role;
 
   constructor(scope: Construct, id: string, props: FoundationStackProps) {
@@ -168,9 +240,10 @@ export class FoundationStack extends Stack {
       assumedBy: new iam.CompositePrincipal(...config.trustedPrincipals.modelOwner.map((p) => new iam.ArnPrincipal(p))),
     });
 
-    // Lambda execution roles for the functions of #15, fixed so nothing else can use them.
-    // Only Lambda assumes them (a role cannot be passed to another account's function;
-    // aws:SourceAccount says so in the trust policy too).
+    // Lambda execution roles, one per function of the same fixed name, so nothing else can
+    // use them. Only Lambda assumes them (a role cannot be passed to another account's
+    // function; aws:SourceAccount says so in the trust policy too). Each may write only its
+    // own function's log group, and touch only the resources named below, by fixed name.
     const lambdaRole = (id: string, roleName: string, functionName: string, description: string) => {
       const role = new iam.Role(this, id, {
         roleName,
@@ -193,6 +266,9 @@ export class FoundationStack extends Stack {
     };
     this.rotation = lambdaRole('RotationRole', ROLE_NAMES.rotation, FUNCTION_NAMES.rotation, 'Issuer-key rotation Lambda: appends issuer keys through the log writer');
     this.logWriter = lambdaRole('LogWriterRole', ROLE_NAMES.logWriter, FUNCTION_NAMES.logWriter, 'Log-writer Lambda: the only writer of the transparency log');
+    this.gateway = lambdaRole('GatewayRole', ROLE_NAMES.gateway, FUNCTION_NAMES.gateway, 'Gateway Lambda: token spends, the published log, worker discovery');
+    this.issuer = lambdaRole('IssuerRole', ROLE_NAMES.issuer, FUNCTION_NAMES.issuer, 'Issuer Lambda: issuer keys and the daily issuance quota');
+    this.grantRuntimePermissions(config);
 
     // VPC Flow Logs delivery into the NetworkStack's log group, only for flow logs of this account.
     this.flowLogsDelivery = new iam.Role(this, 'FlowLogsDeliveryRole', {
@@ -219,53 +295,153 @@ export class FoundationStack extends Stack {
     // CloudFormation's execution role for every stack but this one (`cdk deploy --role-arn`).
     this.deployer = new iam.Role(this, 'DeployerRole', {
       roleName: ROLE_NAMES.deployer,
-      description: 'CloudFormation execution role for the network and key stacks: may create, disable and schedule deletion of frozen keys, never widen them',
+      description: 'CloudFormation execution role for every stack but the foundation: may create, disable and schedule deletion of frozen keys, never widen them',
       assumedBy: new iam.PrincipalWithConditions(new iam.ServicePrincipal('cloudformation.amazonaws.com'), inThisAccount),
     });
     const deployerPermissions = new iam.ManagedPolicy(this, 'DeployerPermissions', {
       managedPolicyName: DEPLOYER_POLICY_NAME,
-      description: 'What CloudFormation needs for PpNetwork and PpReleaseKeys, and explicit denials of what would open the network or widen a key',
+      description: 'What CloudFormation needs for our stacks, and explicit denials of what would open the network, widen a key, read a secret or destroy state',
       roles: [this.deployer],
-      statements: deployerStatements(account, region),
+      statements: deployerStatements(config),
     });
-    Validations.of(deployerPermissions).acknowledge(
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'kms:CreateKey has no resource until the key exists: conditions pin key spec, usage, AWS_KMS origin, single region and this region. ' +
-          'The EC2 network calls authorize against resource types that do not exist yet (and Describe* take no resource): bounded to this region, ' +
+    const partition = partitionOf(region);
+    const ec2Arn = (type: string) => `arn:${partition}:ec2:${region}:${account}:${type}/*`;
+    const deployerWildcards: [string, string][] = [
+      [
+        '*',
+        'kms:CreateKey has no resource until the key exists: conditions pin key spec, usage, AWS_KMS origin, single region and this region. ' +
+          'The EC2 network calls and every Describe* authorize against resource types that do not exist yet or take no resource: bounded to this region, ' +
           'with every way out of the VPC (gateways, routes, peering, addresses, endpoints to other services) explicitly denied. ' +
-          'route53:AssociateVPCWithHostedZone acts on the AWS-managed private zone of the KMS endpoint, which has no ARN in this account. The other "*" statements are Denies.',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::${flowLogGroup}:*]`,
-        reason: 'CloudWatch Logs authorizes log-group calls (CreateLogGroup, PutRetentionPolicy) on the group ARN with its ":*" suffix; this is the one flow-log group',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::${arn.logGroup(account, region, '*')}]`,
-        reason: 'logs:DescribeLogGroups cannot be scoped below the account and region; it reads names and settings only',
-      },
-    );
+          'route53:AssociateVPCWithHostedZone acts on the AWS-managed private zone of an interface endpoint, which has no ARN in this account. ' +
+          'CloudWatch Logs\' log-delivery calls (HTTP API access logs) take no resource; bounded to this region. The other "*" statements are Denies.',
+      ],
+      [`${flowLogGroup}:*`, 'CloudWatch Logs authorizes log-group calls (CreateLogGroup, PutRetentionPolicy) on the group ARN with its ":*" suffix; this is the one flow-log group'],
+      [arn.logGroup(account, region, '*'), 'logs:DescribeLogGroups cannot be scoped below the account and region; it reads names and settings only'],
+      [`arn:${partition}:s3:::cdk-hnb659fds-assets-${account}-${region}/*`, 'Lambda reads each function\'s code bundle from the CDK bootstrap asset bucket (keys are content hashes) with the caller\'s permission; read only, that one bucket'],
+      [`arn:${partition}:apigateway:${region}::/apis/*`, 'HTTP API ids are assigned at creation; the management calls for APIs, stages, routes and integrations of this region only'],
+      [`arn:${partition}:apigateway:${region}::/tags/*`, 'tags of the HTTP API, whose id is assigned at creation; this region only'],
+      [`arn:${partition}:autoscaling:${region}:${account}:autoScalingGroup:*:autoScalingGroupName/pp-workers-*`, 'one worker group per live session-key generation, named pp-workers-<release>-g<n>; the group id is assigned at creation'],
+      [`arn:${partition}:ec2:${region}::image/*`, 'RunInstances for the worker groups: only images this account owns (ec2:Owner), this region'],
+      ...['distribution', 'origin-access-control', 'response-headers-policy'].map((type): [string, string] => [
+        `arn:${partition}:cloudfront::${account}:${type}/*`,
+        'CloudFront (global) assigns distribution, origin-access-control and policy ids at creation; this account\'s only',
+      ]),
+      ...['launch-template', 'instance', 'volume', 'network-interface', 'subnet', 'security-group'].map((type): [string, string] => [
+        ec2Arn(type),
+        'EC2 assigns these ids at creation (launch templates, and the instances, volumes and interfaces Auto Scaling launches into the isolated subnets); this account and region, RunInstances only with the configured instance type, IMDSv2 with hop limit 1 and encrypted volumes',
+      ]),
+      ...[...Object.values(FUNCTION_NAMES).map((name) => `/aws/lambda/${name}`), API_ACCESS_LOG_GROUP_NAME].map((group): [string, string] => [
+        `${arn.logGroup(account, region, group)}:*`,
+        'CloudWatch Logs authorizes log-group calls on the group ARN with its ":*" suffix; one of our functions\' or the API\'s own log groups',
+      ]),
+    ];
+    Validations.of(deployerPermissions).acknowledge(...deployerWildcards.map(([resource, reason]) => ({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason })));
 
     // Never replaced, never deleted with the stack.
     for (const c of this.node.findAll()) if (c instanceof CfnResource) c.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
     // Literal ARNs (the names are fixed), so no other stack needs a cross-stack reference.
-    const outputs = { WorkerRoleArn: ROLE_NAMES.worker, PublisherRoleArn: ROLE_NAMES.publisher, ModelOwnerRoleArn: ROLE_NAMES.modelOwner, DeployerRoleArn: ROLE_NAMES.deployer };
+    const outputs = {
+      WorkerRoleArn: ROLE_NAMES.worker,
+      PublisherRoleArn: ROLE_NAMES.publisher,
+      ModelOwnerRoleArn: ROLE_NAMES.modelOwner,
+      DeployerRoleArn: ROLE_NAMES.deployer,
+      GatewayRoleArn: ROLE_NAMES.gateway,
+      IssuerRoleArn: ROLE_NAMES.issuer,
+      RotationRoleArn: ROLE_NAMES.rotation,
+      LogWriterRoleArn: ROLE_NAMES.logWriter,
+    };
     for (const [id, name] of Object.entries(outputs)) new CfnOutput(this, id, { value: roleArn(name) });
+  }
+
+  /**
+   * Each role's runtime permissions, on the resources the other stacks create under fixed
+   * names (tables, secrets, buckets, the log writer's route), so the foundation needs no
+   * reference to them and nothing else is reachable.
+   */
+  private grantRuntimePermissions(config: DeploymentConfig): void {
+    const { account, region } = config;
+    const partition = partitionOf(region);
+    const buckets = bucketNames(account, region);
+    const logBucket = arn.bucket(region, buckets.log);
+    const releaseBucket = arn.bucket(region, buckets.releases);
+    const logWriterRoute = arn.apiRoute(account, region, 'POST', '/v1/entries');
+    const issuerKeys = arn.secret(account, region, SECRET_NAMES.issuerKeys);
+    const logSigningKey = arn.secret(account, region, SECRET_NAMES.logSigningKey);
+    const allow = (role: iam.Role, sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
+      role.addToPolicy(new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }));
+    const acknowledge = (role: iam.Role, resource: string, reason: string) => Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason });
+    const logObjectsReason = 'the objects of the one transparency-log bucket (tiles and entry bundles are named by their index, created as the log grows)';
+
+    // The log writer: the only writer of the log's objects; its signing key.
+    allow(this.logWriter, 'ReadAndWriteTheLog', ['s3:GetObject', 's3:PutObject'], [`${logBucket}/*`]);
+    // With ListBucket a missing object is 404 NoSuchKey, not 403: the writer tells a new log from a broken one.
+    allow(this.logWriter, 'ListTheLog', ['s3:ListBucket'], [logBucket]);
+    allow(this.logWriter, 'ReadTheLogSigningKey', ['secretsmanager:GetSecretValue'], [logSigningKey]);
+    acknowledge(this.logWriter, `${logBucket}/*`, logObjectsReason);
+
+    // Issuer rotation: reads the log, appends through the log writer's IAM route, stores the key after logging it.
+    allow(this.rotation, 'ReadTheLog', ['s3:GetObject'], [`${logBucket}/*`]);
+    allow(this.rotation, 'ReadAndWriteIssuerKeys', ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], [issuerKeys]);
+    allow(this.rotation, 'AppendThroughTheLogWriter', ['execute-api:Invoke'], [logWriterRoute]);
+    acknowledge(this.rotation, `${logBucket}/*`, logObjectsReason);
+
+    // The gateway: spends tokens, reads the log, finds the workers, and (in the VPC) its own network interfaces.
+    allow(this.gateway, 'SpendTokens', ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], [arn.table(account, region, TABLE_NAMES.spentTokens)]);
+    allow(this.gateway, 'ReadTheLog', ['s3:GetObject'], [`${logBucket}/*`]);
+    allow(this.gateway, 'FindWorkers', ['ec2:DescribeInstances', 'ec2:DescribeNetworkInterfaces'], ['*'], { StringEquals: { 'aws:RequestedRegion': region } });
+    const ec2Arn = (type: string) => `arn:${partition}:ec2:${region}:${account}:${type}/*`;
+    allow(
+      this.gateway,
+      'ManageOwnNetworkInterfaces',
+      ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+      [ec2Arn('network-interface'), ec2Arn('subnet'), ec2Arn('security-group')],
+    );
+    acknowledge(this.gateway, `${logBucket}/*`, logObjectsReason);
+    acknowledge(this.gateway, '*', 'ec2:DescribeInstances (worker discovery, filtered by the workers\' group tag) and ec2:DescribeNetworkInterfaces (Lambda\'s VPC attachment) take no resource; bounded to this region, and the EC2 endpoint admits only DescribeInstances');
+    for (const type of ['network-interface', 'subnet', 'security-group']) {
+      acknowledge(this.gateway, ec2Arn(type), 'Lambda creates and deletes the function\'s network interfaces in the isolated subnets under its execution role; their ids exist only at run time. Bounded to this account and region');
+    }
+
+    // The issuer: its keys (read only) and the daily quota counters.
+    allow(this.issuer, 'CountIssuance', ['dynamodb:UpdateItem'], [arn.table(account, region, TABLE_NAMES.issuanceCounts)]);
+    allow(this.issuer, 'ReadIssuerKeys', ['secretsmanager:GetSecretValue'], [issuerKeys]);
+
+    // The worker fetches its release (EIF, parent proxy, key ARNs, sealed model) at boot.
+    allow(this.worker, 'ReadReleaseArtifacts', ['s3:GetObject'], [`${releaseBucket}/*`]);
+    acknowledge(this.worker, `${releaseBucket}/*`, 'the objects of the one release bucket (one folder per release, named by the release id); nothing else');
+
+    // The release pipeline uploads the release's artifacts and appends to the log; the model owner uploads sealed models.
+    allow(this.publisher, 'UploadReleaseArtifacts', ['s3:PutObject'], [`${releaseBucket}/${RELEASE_OBJECTS.publisherPrefix}*`]);
+    allow(this.publisher, 'AppendToTheLog', ['execute-api:Invoke'], [logWriterRoute]);
+    acknowledge(this.publisher, `${releaseBucket}/${RELEASE_OBJECTS.publisherPrefix}*`, 'release folders are named by release ids not known when the foundation is deployed; only the releases/ prefix of the one release bucket');
+    allow(this.modelOwner, 'UploadSealedModels', ['s3:PutObject'], [`${releaseBucket}/${RELEASE_OBJECTS.modelOwnerPrefix}*`]);
+    acknowledge(this.modelOwner, `${releaseBucket}/${RELEASE_OBJECTS.modelOwnerPrefix}*`, 'model folders are named by release ids not known when the foundation is deployed; only the models/ prefix of the one release bucket');
+
+    const routeReason = 'HTTP API ids are assigned at creation, so the API id is a wildcard; the stage, method and path are the log writer\'s one route, and the log writer itself admits only the publisher and rotation roles';
+    acknowledge(this.rotation, logWriterRoute, routeReason);
+    acknowledge(this.publisher, logWriterRoute, routeReason);
   }
 }
 
 /**
- * The deployer's permissions: exactly the calls CloudFormation makes for the NetworkStack
- * and the ReleaseKeysStack, bounded to this region, plus explicit denials. The key-policy
- * side (DescribeKey, GetKeyPolicy, DisableKey, ScheduleKeyDeletion, …) is granted by each
- * key's own policy (DEPLOYER_ACTIONS), so none of it is here.
+ * The deployer's permissions: exactly the calls CloudFormation makes for our stacks but the
+ * foundation (network, keys, transparency log, gateway, workers), each scoped to the fixed
+ * names it creates and bounded to this region, plus explicit denials. The key-policy side
+ * (DescribeKey, GetKeyPolicy, DisableKey, ScheduleKeyDeletion, …) is granted by each key's
+ * own policy (DEPLOYER_ACTIONS), so none of it is here. It creates no IAM role: it may only
+ * pass the foundation's roles, each to the one service that uses it.
  */
-export function deployerStatements(account: string, region: string): iam.PolicyStatement[] {
+export function deployerStatements(config: DeploymentConfig): iam.PolicyStatement[] {
+  const { account, region } = config;
   const inRegion = { StringEquals: { 'aws:RequestedRegion': region } };
   const partition = partitionOf(region);
   const flowLogGroup = arn.logGroup(account, region, FLOW_LOG_GROUP_NAME);
+  const buckets = bucketNames(account, region);
+  const functionArns = Object.values(FUNCTION_NAMES).map((name) => arn.function(account, region, name));
+  const functionLogGroups = Object.values(FUNCTION_NAMES).map((name) => arn.logGroup(account, region, `/aws/lambda/${name}`));
+  const ownedLogGroups = [...functionLogGroups, arn.logGroup(account, region, API_ACCESS_LOG_GROUP_NAME)];
+  const ec2Arn = (type: string) => `arn:${partition}:ec2:${region}:${account}:${type}/*`;
   return [
     new iam.PolicyStatement({
       sid: 'CreateOnlyFrozenKeyShapes',
@@ -316,6 +492,225 @@ export function deployerStatements(account: string, region: string): iam.PolicyS
       resources: [arn.role(account, region, FLOW_LOGS_ROLE_NAME)],
       conditions: { StringEquals: { 'iam:PassedToService': 'vpc-flow-logs.amazonaws.com' } },
     }),
+
+    // --- #15: the functions, their API and schedules, state, the log's distribution, workers, the audit trail.
+    new iam.PolicyStatement({
+      sid: 'PassFunctionRolesToLambdaOnly',
+      actions: ['iam:PassRole'],
+      resources: [ROLE_NAMES.gateway, ROLE_NAMES.issuer, ROLE_NAMES.rotation, ROLE_NAMES.logWriter].map((name) => arn.role(account, region, name)),
+      conditions: { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'PassWorkerRoleToEc2Only',
+      // The worker role's powers are in the key policies, and only with an attestation of a
+      // released measurement: an instance launched with it otherwise reads release artifacts only.
+      actions: ['iam:PassRole'],
+      resources: [arn.role(account, region, ROLE_NAMES.worker)],
+      conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageOwnFunctions',
+      actions: [...DEPLOYER_FUNCTION_ACTIONS],
+      resources: functionArns,
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadFunctionCodeAssets',
+      // CreateFunction reads the bundle the CLI uploaded to the bootstrap bucket with the caller's permissions.
+      actions: ['s3:GetObject', 's3:GetObjectVersion'],
+      resources: [`arn:${partition}:s3:::cdk-hnb659fds-assets-${account}-${region}/*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageFunctionAndApiLogGroups',
+      // Retained like the flow-log group, so no Delete*.
+      actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:ListTagsForResource', 'logs:ListTagsLogGroup'],
+      resources: ownedLogGroups.flatMap((group) => [group, `${group}:*`]),
+    }),
+    new iam.PolicyStatement({
+      sid: 'DeliverApiAccessLogs',
+      // API Gateway delivers HTTP API access logs through CloudWatch Logs' vended-log
+      // deliveries, which the caller sets up; these actions take no resource.
+      actions: [
+        'logs:CreateLogDelivery',
+        'logs:GetLogDelivery',
+        'logs:UpdateLogDelivery',
+        'logs:DeleteLogDelivery',
+        'logs:ListLogDeliveries',
+        'logs:PutResourcePolicy',
+        'logs:DescribeResourcePolicies',
+      ],
+      resources: ['*'],
+      conditions: inRegion,
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageHttpApi',
+      // HTTP API ids are assigned at creation: the APIs, their stages, routes and integrations of this region.
+      actions: ['apigateway:GET', 'apigateway:POST', 'apigateway:PUT', 'apigateway:PATCH', 'apigateway:DELETE'],
+      resources: [`arn:${partition}:apigateway:${region}::/apis`, `arn:${partition}:apigateway:${region}::/apis/*`, `arn:${partition}:apigateway:${region}::/tags/*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageSchedules',
+      actions: ['events:PutRule', 'events:DeleteRule', 'events:DescribeRule', 'events:EnableRule', 'events:DisableRule', 'events:PutTargets', 'events:RemoveTargets', 'events:ListTargetsByRule'],
+      resources: Object.values(SCHEDULE_NAMES).map((name) => arn.rule(account, region, name)),
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageTables',
+      // No DeleteTable (denied below): the spend store must outlive any deployment.
+      actions: [
+        'dynamodb:CreateTable',
+        'dynamodb:UpdateTable',
+        'dynamodb:DescribeTable',
+        'dynamodb:UpdateTimeToLive',
+        'dynamodb:DescribeTimeToLive',
+        'dynamodb:UpdateContinuousBackups',
+        'dynamodb:DescribeContinuousBackups',
+        'dynamodb:DescribeContributorInsights',
+        'dynamodb:DescribeKinesisStreamingDestination',
+        'dynamodb:GetResourcePolicy',
+        'dynamodb:TagResource',
+        'dynamodb:UntagResource',
+        'dynamodb:ListTagsOfResource',
+      ],
+      resources: Object.values(TABLE_NAMES).map((name) => arn.table(account, region, name)),
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageSecretsNotTheirValues',
+      actions: [
+        'secretsmanager:CreateSecret',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:TagResource',
+        'secretsmanager:UntagResource',
+        'secretsmanager:PutResourcePolicy',
+        'secretsmanager:GetResourcePolicy',
+        'secretsmanager:DeleteResourcePolicy',
+        'secretsmanager:ValidateResourcePolicy',
+      ],
+      resources: Object.values(SECRET_NAMES).map((name) => arn.secret(account, region, name)),
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageBuckets',
+      // No DeleteBucket (denied below), no object access: the log writer writes the log, the publisher and model owner the releases.
+      actions: [
+        's3:CreateBucket',
+        's3:GetBucketLocation',
+        's3:PutBucketPolicy',
+        's3:GetBucketPolicy',
+        's3:DeleteBucketPolicy',
+        's3:PutBucketVersioning',
+        's3:GetBucketVersioning',
+        's3:PutBucketObjectLockConfiguration',
+        's3:GetBucketObjectLockConfiguration',
+        's3:PutEncryptionConfiguration',
+        's3:GetEncryptionConfiguration',
+        's3:PutBucketPublicAccessBlock',
+        's3:GetBucketPublicAccessBlock',
+        's3:PutBucketOwnershipControls',
+        's3:GetBucketOwnershipControls',
+        's3:PutLifecycleConfiguration',
+        's3:GetLifecycleConfiguration',
+        's3:PutBucketTagging',
+        's3:GetBucketTagging',
+      ],
+      resources: Object.values(buckets).map((name) => arn.bucket(region, name)),
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageLogDistribution',
+      // CloudFront is global and assigns ids at creation: the distributions and origin access controls of this account.
+      actions: [
+        'cloudfront:CreateDistribution',
+        'cloudfront:UpdateDistribution',
+        'cloudfront:GetDistribution',
+        'cloudfront:GetDistributionConfig',
+        'cloudfront:TagResource',
+        'cloudfront:UntagResource',
+        'cloudfront:ListTagsForResource',
+        'cloudfront:CreateOriginAccessControl',
+        'cloudfront:UpdateOriginAccessControl',
+        'cloudfront:GetOriginAccessControl',
+        'cloudfront:GetOriginAccessControlConfig',
+        'cloudfront:CreateResponseHeadersPolicy',
+        'cloudfront:UpdateResponseHeadersPolicy',
+        'cloudfront:GetResponseHeadersPolicy',
+        'cloudfront:GetResponseHeadersPolicyConfig',
+      ],
+      resources: ['distribution', 'origin-access-control', 'response-headers-policy'].map((type) => `arn:${partition}:cloudfront::${account}:${type}/*`),
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageAuditTrail',
+      // No StopLogging or DeleteTrail (denied below): the auditor's copy of the key events never stops.
+      actions: [
+        'cloudtrail:CreateTrail',
+        'cloudtrail:UpdateTrail',
+        'cloudtrail:StartLogging',
+        'cloudtrail:PutEventSelectors',
+        'cloudtrail:GetEventSelectors',
+        'cloudtrail:GetTrail',
+        'cloudtrail:GetTrailStatus',
+        'cloudtrail:AddTags',
+        'cloudtrail:RemoveTags',
+        'cloudtrail:ListTags',
+      ],
+      resources: [arn.trail(account, region, AUDIT_TRAIL_NAME)],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageWorkerGroups',
+      actions: [...DEPLOYER_WORKER_GROUP_ACTIONS],
+      resources: [`arn:${partition}:autoscaling:${region}:${account}:autoScalingGroup:*:autoScalingGroupName/pp-workers-*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageWorkerLaunchTemplates',
+      actions: ['ec2:CreateLaunchTemplate', 'ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:DeleteLaunchTemplate', 'ec2:DeleteLaunchTemplateVersions'],
+      resources: [ec2Arn('launch-template')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadWorkersAndTrails',
+      // Describe calls take no resource; bounded to this region.
+      actions: [
+        'autoscaling:DescribeAutoScalingGroups',
+        'autoscaling:DescribeAutoScalingInstances',
+        'autoscaling:DescribeScalingActivities',
+        'autoscaling:DescribeLifecycleHooks',
+        'autoscaling:DescribeScheduledActions',
+        'autoscaling:DescribeTags',
+        'ec2:DescribeLaunchTemplates',
+        'ec2:DescribeLaunchTemplateVersions',
+        'ec2:DescribeInstances',
+        'ec2:DescribeImages',
+        'cloudtrail:DescribeTrails',
+      ],
+      resources: ['*'],
+      conditions: inRegion,
+    }),
+    // Auto Scaling checks that whoever creates a group may launch its instances: only the
+    // configured instance type, with IMDSv2 and a hop limit of 1, from an AMI this account
+    // owns, on encrypted volumes, into this region's subnets and security groups.
+    new iam.PolicyStatement({
+      sid: 'LaunchOnlyWorkerInstances',
+      actions: ['ec2:RunInstances'],
+      resources: [ec2Arn('instance')],
+      conditions: {
+        StringEquals: { 'ec2:InstanceType': config.workers.instanceType, 'ec2:MetadataHttpTokens': 'required' },
+        NumericLessThanEquals: { 'ec2:MetadataHttpPutResponseHopLimit': '1' },
+      },
+    }),
+    new iam.PolicyStatement({
+      sid: 'LaunchOnlyEncryptedVolumes',
+      actions: ['ec2:RunInstances'],
+      resources: [ec2Arn('volume')],
+      conditions: { Bool: { 'ec2:Encrypted': 'true' } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'LaunchOnlyOwnImages',
+      actions: ['ec2:RunInstances'],
+      resources: [`arn:${partition}:ec2:${region}::image/*`],
+      conditions: { StringEquals: { 'ec2:Owner': account } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'LaunchIntoOwnNetwork',
+      actions: ['ec2:RunInstances'],
+      resources: ['network-interface', 'subnet', 'security-group', 'launch-template'].map(ec2Arn),
+    }),
+
+    // --- Denials: hold even if another policy allowed these.
     new iam.PolicyStatement({
       sid: 'NeverOpenTheNetwork',
       effect: iam.Effect.DENY,
@@ -323,7 +718,7 @@ export function deployerStatements(account: string, region: string): iam.PolicyS
       resources: ['*'],
     }),
     new iam.PolicyStatement({
-      sid: 'EndpointsOnlyForKmsS3AndDynamoDb',
+      sid: 'EndpointsOnlyForKmsS3DynamoDbAndEc2',
       // An endpoint to any other service (a third party's PrivateLink service above all)
       // would be a way out of the VPC.
       effect: iam.Effect.DENY,
@@ -346,6 +741,18 @@ export function deployerStatements(account: string, region: string): iam.PolicyS
         `arn:${partition}:iam::${account}:policy/pp-*`,
         `arn:${partition}:iam::${account}:instance-profile/pp-*`,
       ],
+    }),
+    new iam.PolicyStatement({
+      sid: 'NeverDestroyState',
+      effect: iam.Effect.DENY,
+      actions: [...DEPLOYER_DENIED_DESTRUCTIVE_ACTIONS],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'NeverReadOrSetSecretValues',
+      effect: iam.Effect.DENY,
+      actions: [...DEPLOYER_DENIED_SECRET_ACTIONS],
+      resources: ['*'],
     }),
   ];
 }

@@ -9,14 +9,14 @@
 // require the deployer to create functions and roles. Nothing is placed in the default
 // group (every group here is explicit and the endpoints admit only named groups), so it
 // reaches nothing; docs/infrastructure.md gives the one-time command that empties it.
-import { RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Fn, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { partitionOf } from '../protocol';
 import type { DeploymentConfig } from './deployment-config';
-import { arn, FLOW_LOG_GROUP_NAME, FLOW_LOGS_ROLE_NAME, ROLE_NAMES } from './names';
+import { arn, bucketNames, EXPORT_NAMES, FLOW_LOG_GROUP_NAME, FLOW_LOGS_ROLE_NAME, ROLE_NAMES, TABLE_NAMES } from './names';
 
 export interface NetworkStackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -24,8 +24,10 @@ export interface NetworkStackProps extends StackProps {
 
 /** The KMS calls the enclave makes through its parent (DESIGN.md §2): use with a Recipient, and the boot checks. */
 export const KMS_ENDPOINT_ACTIONS = ['kms:DeriveSharedSecret', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:GetPublicKey', 'kms:ListGrants'] as const;
-/** The item calls of the spend store and the issuer quota. */
-export const DYNAMODB_ENDPOINT_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
+/** The item calls of the gateway's spend store (reserve, commit, release); the issuer runs outside the VPC. */
+export const DYNAMODB_ENDPOINT_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
+/** Worker discovery (lambdas/gateway/ec2-discovery.ts): the only EC2 call made from the VPC. */
+export const EC2_ENDPOINT_ACTIONS = ['ec2:DescribeInstances'] as const;
 
 export class NetworkStack extends Stack {
   readonly vpc: ec2.Vpc;
@@ -34,7 +36,9 @@ export class NetworkStack extends Stack {
   /** The gateway Lambda's network interfaces. */
   readonly gatewaySecurityGroup: ec2.SecurityGroup;
   readonly kmsEndpointSecurityGroup: ec2.SecurityGroup;
+  readonly ec2EndpointSecurityGroup: ec2.SecurityGroup;
   readonly kmsEndpoint: ec2.InterfaceVpcEndpoint;
+  readonly ec2Endpoint: ec2.InterfaceVpcEndpoint;
   readonly s3Endpoint: ec2.GatewayVpcEndpoint;
   readonly dynamoDbEndpoint: ec2.GatewayVpcEndpoint;
   private readonly configuredZones: string[];
@@ -51,6 +55,8 @@ export class NetworkStack extends Stack {
     this.configuredZones = [...config.availabilityZones];
     const partition = partitionOf(region);
     const workerRole = arn.role(account, region, ROLE_NAMES.worker);
+    const gatewayRole = arn.role(account, region, ROLE_NAMES.gateway);
+    const buckets = bucketNames(account, region);
     const isolated: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
@@ -91,8 +97,9 @@ export class NetworkStack extends Stack {
     const securityGroup = (id: string, description: string) =>
       new ec2.SecurityGroup(this, id, { vpc: this.vpc, description, allowAllOutbound: false, allowAllIpv6Outbound: false });
     this.workerSecurityGroup = securityGroup('WorkerSecurityGroup', 'Enclave parent instances: in from the gateway on the worker port; out to KMS and S3 only');
-    this.gatewaySecurityGroup = securityGroup('GatewaySecurityGroup', 'Gateway Lambda: out to workers and DynamoDB only');
+    this.gatewaySecurityGroup = securityGroup('GatewaySecurityGroup', 'Gateway Lambda: out to workers, DynamoDB, S3 and the EC2 endpoint only');
     this.kmsEndpointSecurityGroup = securityGroup('KmsEndpointSecurityGroup', 'KMS interface endpoint: in from workers on 443 only');
+    this.ec2EndpointSecurityGroup = securityGroup('Ec2EndpointSecurityGroup', 'EC2 interface endpoint: in from the gateway on 443 only');
 
     // KMS: the enclave's calls, tunnelled through its parent's vsock-proxy. Private DNS,
     // so kms.<region>.amazonaws.com (the only host the enclave trusts) resolves here.
@@ -114,31 +121,56 @@ export class NetworkStack extends Stack {
     );
     this.kmsEndpoint.connections.allowFrom(this.workerSecurityGroup, ec2.Port.tcp(443), 'Workers call KMS');
 
-    // S3: the worker fetches the release's encrypted model, from this account's buckets only.
+    // S3: the worker fetches its release (EIF, parent proxy, sealed model) from the release
+    // bucket; the gateway reads the transparency log. Each role, its one bucket, GetObject only.
     this.s3Endpoint = this.vpc.addGatewayEndpoint('S3Endpoint', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [isolated] });
-    this.s3Endpoint.addToPolicy(
+    const readsOnly = (sid: string, principal: string, bucket: string) =>
       new iam.PolicyStatement({
-        sid: 'WorkerReadsThisAccountsObjectsOnly',
+        sid,
         principals: [new iam.AnyPrincipal()],
         actions: ['s3:GetObject'],
-        resources: [`arn:${partition}:s3:::*/*`],
-        conditions: { StringEquals: { 'aws:PrincipalArn': workerRole, 'aws:PrincipalAccount': account, 'aws:ResourceAccount': account } },
-      }),
-    );
-    this.workerSecurityGroup.addEgressRule(ec2.Peer.prefixList(network.s3PrefixListId), ec2.Port.tcp(443), 'Workers read the model from S3 (gateway endpoint)');
+        resources: [`${arn.bucket(region, bucket)}/*`],
+        conditions: { StringEquals: { 'aws:PrincipalArn': principal, 'aws:PrincipalAccount': account, 'aws:ResourceAccount': account } },
+      });
+    this.s3Endpoint.addToPolicy(readsOnly('WorkerReadsReleaseArtifactsOnly', workerRole, buckets.releases));
+    this.s3Endpoint.addToPolicy(readsOnly('GatewayReadsTheLogOnly', gatewayRole, buckets.log));
+    this.workerSecurityGroup.addEgressRule(ec2.Peer.prefixList(network.s3PrefixListId), ec2.Port.tcp(443), 'Workers read their release from S3 (gateway endpoint)');
+    this.gatewaySecurityGroup.addEgressRule(ec2.Peer.prefixList(network.s3PrefixListId), ec2.Port.tcp(443), 'Gateway reads the transparency log from S3 (gateway endpoint)');
 
-    // DynamoDB: the gateway's spend store (item calls on this account's tables only).
+    // DynamoDB: the gateway's spend store, its item calls on the one table only.
     this.dynamoDbEndpoint = this.vpc.addGatewayEndpoint('DynamoDbEndpoint', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [isolated] });
     this.dynamoDbEndpoint.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'ItemCallsOnThisAccountsTablesOnly',
+        sid: 'GatewaySpendsTokensOnly',
         principals: [new iam.AnyPrincipal()],
         actions: [...DYNAMODB_ENDPOINT_ACTIONS],
-        resources: [`arn:${partition}:dynamodb:${region}:${account}:table/*`],
-        conditions: { StringEquals: { 'aws:PrincipalAccount': account } },
+        resources: [arn.table(account, region, TABLE_NAMES.spentTokens)],
+        conditions: { StringEquals: { 'aws:PrincipalArn': gatewayRole, 'aws:PrincipalAccount': account } },
       }),
     );
     this.gatewaySecurityGroup.addEgressRule(ec2.Peer.prefixList(network.dynamoDbPrefixListId), ec2.Port.tcp(443), 'Gateway spend store (DynamoDB gateway endpoint)');
+
+    // EC2 (#15): the gateway finds the workers with DescribeInstances, nothing else. Private
+    // DNS, so the SDK's regional endpoint resolves here. Not a way out: the policy admits one
+    // read call by one role, and the workers' security group cannot reach it.
+    this.ec2Endpoint = this.vpc.addInterfaceEndpoint('Ec2Endpoint', {
+      service: ec2.InterfaceVpcEndpointAwsService.EC2,
+      privateDnsEnabled: true,
+      open: false,
+      securityGroups: [this.ec2EndpointSecurityGroup],
+      subnets: isolated,
+    });
+    this.ec2Endpoint.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'GatewayFindsWorkersOnly',
+        principals: [new iam.AnyPrincipal()],
+        actions: [...EC2_ENDPOINT_ACTIONS],
+        // DescribeInstances takes no resource.
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:PrincipalArn': gatewayRole, 'aws:PrincipalAccount': account } },
+      }),
+    );
+    this.ec2Endpoint.connections.allowFrom(this.gatewaySecurityGroup, ec2.Port.tcp(443), 'Gateway finds workers (DescribeInstances)');
 
     // The gateway forwards ciphertext to a worker's parent proxy.
     this.workerSecurityGroup.connections.allowFrom(this.gatewaySecurityGroup, ec2.Port.tcp(network.workerPort), 'Gateway forwards requests to workers');
@@ -148,9 +180,18 @@ export class NetworkStack extends Stack {
     // created with an empty list its default allow-all rule until the first separate rule
     // replaces it. Pin the inline list to CDK's match-nothing rule instead, so no group has
     // a moment with, or a template that reads as, all egress.
-    for (const group of [this.workerSecurityGroup, this.gatewaySecurityGroup, this.kmsEndpointSecurityGroup]) {
+    for (const group of [this.workerSecurityGroup, this.gatewaySecurityGroup, this.kmsEndpointSecurityGroup, this.ec2EndpointSecurityGroup]) {
       (group.node.defaultChild as ec2.CfnSecurityGroup).addPropertyOverride('SecurityGroupEgress', [MATCH_NO_TRAFFIC]);
     }
+
+    // What the gateway and worker stacks need, under fixed export names (the only cross-stack
+    // values; CloudFormation refuses to change an export while another stack imports it).
+    const exports: [string, string, string][] = [
+      ['IsolatedSubnetIds', EXPORT_NAMES.isolatedSubnetIds, Fn.join(',', this.vpc.isolatedSubnets.map((subnet) => subnet.subnetId))],
+      ['WorkerSecurityGroupId', EXPORT_NAMES.workerSecurityGroupId, this.workerSecurityGroup.securityGroupId],
+      ['GatewaySecurityGroupId', EXPORT_NAMES.gatewaySecurityGroupId, this.gatewaySecurityGroup.securityGroupId],
+    ];
+    for (const [id, exportName, value] of exports) new CfnOutput(this, id, { value, exportName });
   }
 
   /** The zones named in the config: CDK would otherwise look them up, which needs credentials at synth. */

@@ -18,6 +18,8 @@ import { jsonEqual, parseStrictJson, StrictJsonError, type JsonValue } from './s
  * key's life. `rotation` (the issuer-rotation Lambda) and `logWriter` (the log-writer
  * Lambda) appear in no key policy: they are fixed so that nothing but those functions
  * can ever hold them, and so the key-policy matrix can show that they get nothing.
+ * `gateway` and `issuer` (their Lambdas) are in no key policy either: fixed for the same
+ * reason, and so that endpoint and resource policies can name them.
  */
 export const ROLE_NAMES = Object.freeze({
   worker: 'pp-enclave-worker',
@@ -26,6 +28,8 @@ export const ROLE_NAMES = Object.freeze({
   modelOwner: 'pp-model-owner',
   rotation: 'pp-issuer-rotation',
   logWriter: 'pp-log-writer',
+  gateway: 'pp-gateway',
+  issuer: 'pp-issuer',
 });
 
 export const POLICY_VERSION = '2012-10-17';

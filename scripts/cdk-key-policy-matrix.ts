@@ -87,7 +87,8 @@ export function synthesizedKeys(options: { configPath?: string; mode?: Deploymen
   const validation = process.env.CDK_VALIDATION;
   process.env.CDK_VALIDATION = 'false';
   try {
-    const app = new App({ outdir });
+    // Only the keys matter here: no Lambda bundling.
+    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
     const built = buildApp(app, { ...options, nag: false });
     const template = releaseKeysTemplate(app.synth(), built) as { Resources?: Resources };
     const resources = template.Resources ?? {};

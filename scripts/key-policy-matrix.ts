@@ -51,7 +51,7 @@ export function callersFor(c: CallerContext): Caller[] {
     { label: 'log writer (Lambda)', principal: arn(ROLE_NAMES.logWriter) },
     { label: 'account root', principal: `arn:${partition}:iam::${c.account}:root` },
     { label: 'IAM administrator (Allow *)', principal: `arn:${partition}:iam::${c.account}:user/admin`, identityPolicy: ADMIN_POLICY },
-    { label: 'gateway role (Allow kms:*)', principal: arn('pp-gateway'), identityPolicy: ADMIN_POLICY },
+    { label: 'gateway role (Allow kms:*)', principal: arn(ROLE_NAMES.gateway), identityPolicy: ADMIN_POLICY },
     { label: 'worker-named role, other account, released measurement', principal: arn(ROLE_NAMES.worker, c.otherAccount), measurement: c.releasedPcr0, identityPolicy: ADMIN_POLICY },
   ];
 }

@@ -26,7 +26,8 @@ export interface ReleasedKeysRun {
 export function synthesizeRecord(options: { configPath?: string; mode?: DeploymentMode } = {}): ReleasedKeysRun {
   const outdir = mkdtempSync(join(tmpdir(), 'pp-released-keys-'));
   try {
-    const app = new App({ outdir });
+    // Only the keys matter here: no Lambda bundling.
+    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
     const built = buildApp(app, { ...options, nag: false });
     const template = releaseKeysTemplate(app.synth(), built);
     const keys = built.releaseKeys.keyDescriptions;

@@ -22,7 +22,8 @@ export interface GatewayConfig {
   readonly logBucket: string;
   readonly logOrigin: string;
   readonly logKey: string;
-  readonly workerGroup: string;
+  /** The workers' Auto Scaling groups (PP_WORKER_GROUP: one name, or up to four separated by commas). */
+  readonly workerGroups: readonly string[];
   readonly workerPort: number;
 }
 
@@ -36,7 +37,7 @@ export function gatewayConfigFromEnv(env: Readonly<Record<string, string | undef
     logBucket: required(env, 'PP_LOG_BUCKET', BUCKET),
     logOrigin: required(env, 'PP_LOG_ORIGIN', HOST),
     logKey: required(env, 'PP_LOG_KEY'),
-    workerGroup: required(env, 'PP_WORKER_GROUP', /^[\w.-]{1,255}$/),
+    workerGroups: required(env, 'PP_WORKER_GROUP', /^[\w.-]{1,255}(?:,[\w.-]{1,255}){0,3}$/).split(','),
     workerPort: requiredInteger(env, 'PP_WORKER_PORT', 1024, 65535),
   };
 }
@@ -55,7 +56,7 @@ export function createGatewayHandler(config: GatewayConfig, deps: GatewayDeps = 
   const now = deps.now ?? Date.now;
   const storage = deps.logStorage ?? new S3Storage(new S3Client({}), config.logBucket);
   const log = new CachedPublishedLog(() => readPublishedLog(storage, { origin: config.logOrigin, logKey: config.logKey }), LOG_TTL_MS, now);
-  const registry = new WorkerRegistry({ discover: deps.discover ?? ec2WorkerDiscovery({ client: new EC2Client({}), autoScalingGroup: config.workerGroup, port: config.workerPort }), now });
+  const registry = new WorkerRegistry({ discover: deps.discover ?? ec2WorkerDiscovery({ client: new EC2Client({}), autoScalingGroups: config.workerGroups, port: config.workerPort }), now });
   let checkedAt = -Infinity;
   const gateway = new Gateway({
     issuerName: config.issuerName,

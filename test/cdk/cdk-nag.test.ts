@@ -8,10 +8,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { buildApp } from '../../bin/build-app';
-import '../helpers/cdk';
+import { NO_BUNDLING } from '../helpers/cdk';
 
 function exampleApp(nag = false) {
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'pp-cdk-nag-')) });
+  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'pp-cdk-nag-')), context: { ...NO_BUNDLING } });
   return { app, built: buildApp(app, { nag }) };
 }
 

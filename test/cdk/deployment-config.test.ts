@@ -1,6 +1,6 @@
 // The deployment config: parsed strictly, each refusal with its own code.
 import { readFileSync } from 'node:fs';
-import { encodeReleaseManifest } from '../../protocol';
+import { encodeReleaseManifest, generateCosignerKey } from '../../protocol';
 import { MAX_LIVE_SESSION_KEYS, checkTrustedPrincipal, parseDeploymentConfig, rotationDueAt, type DeploymentMode } from '../../lib/deployment-config';
 import { InfrastructureError, type InfrastructureErrorCode } from '../../lib/errors';
 import { anotherRelease, EXAMPLE_CONFIG, EXAMPLE_CONFIG_PATH, EXAMPLE_MANIFEST, type ExampleConfigJson } from '../helpers/cdk';
@@ -75,6 +75,60 @@ test('keys: rotation days and a pending window outside KMS\'s 7 to 30 days are C
   await refused('CONFIG_INVALID', (c) => (c.keys.pendingWindowDays = 6));
   await refused('CONFIG_INVALID', (c) => (c.keys.pendingWindowDays = 31));
   await refused('CONFIG_INVALID', (c) => (c.keys.sessionKeyRotationDays = 0));
+});
+
+test('relay: the deployment\'s own account, a certificate outside us-east-1 or of another account, or a URL with a path is CONFIG_INVALID', async () => {
+  const relay = (field: string, value: unknown) => (c: ExampleConfigJson) => (c.relay[field] = value);
+  await refused('CONFIG_INVALID', relay('account', EXAMPLE_CONFIG.account));
+  await refused('CONFIG_INVALID', relay('certificateArn', 'arn:aws:acm:eu-west-1:444455556666:certificate/00000000-0000-4000-8000-000000000000'));
+  await refused('CONFIG_INVALID', relay('certificateArn', 'arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-4000-8000-000000000000'));
+  for (const url of ['http://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com', 'https://gw.example.org/v1', 'https://gw.example.org?x=1', 'https://user@gw.example.org']) {
+    await refused('CONFIG_INVALID', relay('gatewayUrl', url));
+    await refused('CONFIG_INVALID', relay('logUrl', url));
+  }
+  await refused('CONFIG_INVALID', relay('domainName', 'Relay Example'));
+  await refused('CONFIG_INVALID', relay('logRetentionDays', 2));
+  await refused('CONFIG_MALFORMED', (c) => delete c.relay.gatewayUrl);
+  await refused('CONFIG_MALFORMED', (c) => (c.relay.logging = true));
+});
+
+test('gateway: a private or symmetric account key, a throttle or concurrency out of range, an http token URI is refused', async () => {
+  const gw = (edit: (g: Record<string, any>) => void) => (c: ExampleConfigJson) => edit(c.gateway);
+  await refused('CONFIG_INVALID', gw((g) => (g.accountKey = { ...g.accountKey, d: 'private' })));
+  await refused('CONFIG_INVALID', gw((g) => (g.accountKey = { kty: 'oct', k: 'c2VjcmV0' })));
+  await refused('CONFIG_MALFORMED', gw((g) => (g.accountKey = 'not a jwk')));
+  await refused('CONFIG_INVALID', gw((g) => (g.throttle.rateLimit = 0)));
+  await refused('CONFIG_INVALID', gw((g) => (g.throttle.burstLimit = 10_000)));
+  await refused('CONFIG_INVALID', gw((g) => (g.reservedConcurrency.gateway = 0)));
+  await refused('CONFIG_INVALID', gw((g) => (g.tokenRequestUri = 'http://issuer.example.org/v1/token-request')));
+  await refused('CONFIG_INVALID', gw((g) => (g.issuerName = 'issuer')));
+  await refused('CONFIG_MALFORMED', gw((g) => (g.xray = true)));
+});
+
+test('transparency: fewer than two or more than four witnesses, an http witness, a bad verifier key or a bad trail bucket is CONFIG_INVALID', async () => {
+  const tr = (edit: (t: ExampleConfigJson['transparency']) => void) => (c: ExampleConfigJson) => edit(c.transparency);
+  await refused('CONFIG_INVALID', tr((t) => (t.witnesses = t.witnesses.slice(0, 1))));
+  // The log writer asks witnesses one after another inside its 28 s timeout.
+  await refused('CONFIG_INVALID', tr((t) => (t.witnesses = [1, 2, 3, 4, 5].map((i) => ({ url: `https://w${i}.example.net`, verifierKey: generateCosignerKey(`w${i}.example.net`).verifierKey })))));
+  await refused('CONFIG_INVALID', tr((t) => (t.witnesses = [t.witnesses[0]!, t.witnesses[0]!])));
+  await refused('CONFIG_INVALID', tr((t) => (t.witnesses[0]!.url = 'http://witness-a.example.net')));
+  // A log (note) key where a cosigner key belongs, and the other way round.
+  await refused('CONFIG_INVALID', tr((t) => (t.witnesses[0]!.verifierKey = t.logVerifierKey)));
+  await refused('CONFIG_INVALID', tr((t) => (t.logVerifierKey = t.witnesses[0]!.verifierKey)));
+  await refused('CONFIG_INVALID', tr((t) => (t.auditTrailBucketArn = 'example-auditor-cloudtrail')));
+  await refused('CONFIG_INVALID', tr((t) => (t.objectLockRetentionDays = 0)));
+  await refused('CONFIG_INVALID', tr((t) => (t.logOrigin = 'log.example.org/pp')));
+});
+
+test('workers: an instance type without Nitro Enclaves or too small, odd or too many enclave CPUs, too much memory, max not above min is CONFIG_INVALID', async () => {
+  const wk = (field: string, value: unknown) => (c: ExampleConfigJson) => (c.workers[field] = value);
+  for (const type of ['t3.xlarge', 'm6i.large', 'm6i', 'm6i.xlarge.extra', 'm6i.metal']) await refused('CONFIG_INVALID', wk('instanceType', type));
+  await refused('CONFIG_INVALID', wk('enclaveCpuCount', 3));
+  await refused('CONFIG_INVALID', wk('enclaveCpuCount', 4)); // m6i.xlarge has 4 vCPUs: the parent keeps 2
+  await refused('CONFIG_INVALID', wk('enclaveMemoryMiB', 15 * 1024)); // of 16 GiB, the parent keeps 2
+  await refused('CONFIG_INVALID', wk('maxInstances', EXAMPLE_CONFIG.workers.minInstances));
+  await refused('CONFIG_INVALID', wk('amiId', 'ami-xyz'));
+  expect(parse((c) => Object.assign(c.workers, { instanceType: 'm7g.2xlarge', enclaveCpuCount: 6, enclaveMemoryMiB: 28 * 1024 })).workers.enclaveCpuCount).toBe(6);
 });
 
 test('emulated release outside local mode: EMULATED_RELEASE_OUTSIDE_LOCAL_MODE; accepted in local mode', async () => {

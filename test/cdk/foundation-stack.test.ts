@@ -1,10 +1,22 @@
 // FoundationStack: one test per rule, on the synthesized template of the example deployment.
 import { FROZEN_ACTIONS, ROLE_NAMES } from '../../protocol';
-import { DEPLOYER_DENIED_IAM_ACTIONS, DEPLOYER_DENIED_NETWORK_ACTIONS, DEPLOYER_DENIED_KEY_ACTIONS, ENDPOINT_SERVICES } from '../../lib/foundation-stack';
-import { FLOW_LOGS_ROLE_NAME, FLOW_LOG_GROUP_NAME } from '../../lib/names';
+import {
+  DEPLOYER_DENIED_DESTRUCTIVE_ACTIONS,
+  DEPLOYER_DENIED_IAM_ACTIONS,
+  DEPLOYER_DENIED_KEY_ACTIONS,
+  DEPLOYER_DENIED_NETWORK_ACTIONS,
+  DEPLOYER_DENIED_SECRET_ACTIONS,
+  ENDPOINT_SERVICES,
+} from '../../lib/foundation-stack';
+import { bucketNames, FLOW_LOGS_ROLE_NAME, FLOW_LOG_GROUP_NAME, FUNCTION_NAMES, SECRET_NAMES, TABLE_NAMES } from '../../lib/names';
 import { EXAMPLE_CONFIG, resourcesOfType, synthesize, type Synthesized } from '../helpers/cdk';
 
 const { account, region } = EXAMPLE_CONFIG;
+const buckets = bucketNames(account, region);
+const logWriterRoute = `arn:aws:execute-api:${region}:${account}:*/$default/POST/v1/entries`;
+const secretArn = (name: string) => `arn:aws:secretsmanager:${region}:${account}:secret:${name}-??????`;
+const tableArn = (name: string) => `arn:aws:dynamodb:${region}:${account}:table/${name}`;
+const LAMBDA_ROLES = [ROLE_NAMES.rotation, ROLE_NAMES.logWriter, ROLE_NAMES.gateway, ROLE_NAMES.issuer];
 const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 let s: Synthesized;
@@ -54,8 +66,8 @@ test('worker trust: only EC2 (through the instance profile) may assume the worke
   expect(profiles[0].Properties.Roles).toEqual([{ Ref: workerLogicalId }]);
 });
 
-test('lambda trust: the rotation and log-writer roles may be assumed only by Lambda in this account', () => {
-  for (const name of [ROLE_NAMES.rotation, ROLE_NAMES.logWriter]) {
+test('lambda trust: the rotation, log-writer, gateway and issuer roles may be assumed only by Lambda in this account', () => {
+  for (const name of LAMBDA_ROLES) {
     expect(trustOf(name)).toEqual([
       { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': account } } },
     ]);
@@ -107,22 +119,76 @@ test('no action wildcards: no Allow in any identity policy names an action with 
   }
 });
 
-test('least privilege: the worker, publisher and model owner hold no identity policy (each key policy names them directly)', () => {
-  const holders = new Set(identityStatements().map((x) => x.role));
-  for (const name of [ROLE_NAMES.worker, ROLE_NAMES.publisher, ROLE_NAMES.modelOwner]) expect([name, holders.has(name)]).toEqual([name, false]);
+test('least privilege: the worker may only read release artifacts, the publisher and model owner only upload theirs (and the publisher append to the log); their key rights are in the key policies', () => {
+  const statementsOf = (name: string) => identityStatements().filter((x) => x.role === name).map((x) => x.statement);
+  expect(statementsOf(ROLE_NAMES.worker)).toEqual([{ Sid: 'ReadReleaseArtifacts', Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${buckets.releases}/*` }]);
+  expect(statementsOf(ROLE_NAMES.publisher)).toEqual([
+    { Sid: 'UploadReleaseArtifacts', Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${buckets.releases}/releases/*` },
+    { Sid: 'AppendToTheLog', Effect: 'Allow', Action: 'execute-api:Invoke', Resource: logWriterRoute },
+  ]);
+  expect(statementsOf(ROLE_NAMES.modelOwner)).toEqual([{ Sid: 'UploadSealedModels', Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${buckets.releases}/models/*` }]);
+  expect(statementsOf(ROLE_NAMES.deployer).length).toBeGreaterThan(0);
   for (const r of Object.values(roles)) expect(r.ManagedPolicyArns).toBeUndefined();
 });
 
-test('lambda logs: the rotation and log-writer roles may write only their own log group', () => {
+test('lambda logs: each Lambda role may write only its own function\'s log group', () => {
   for (const [name, fn] of [
-    [ROLE_NAMES.rotation, 'pp-issuer-rotation'],
-    [ROLE_NAMES.logWriter, 'pp-log-writer'],
+    [ROLE_NAMES.rotation, FUNCTION_NAMES.rotation],
+    [ROLE_NAMES.logWriter, FUNCTION_NAMES.logWriter],
+    [ROLE_NAMES.gateway, FUNCTION_NAMES.gateway],
+    [ROLE_NAMES.issuer, FUNCTION_NAMES.issuer],
   ] as const) {
     const statements = identityStatements().filter((x) => x.role === name).map((x) => x.statement);
-    expect(statements).toEqual([
-      { Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `arn:aws:logs:${region}:${account}:log-group:/aws/lambda/${fn}:log-stream:*` },
-    ]);
+    expect(statements[0]).toEqual({
+      Sid: 'WriteOwnLogs',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: `arn:aws:logs:${region}:${account}:log-group:/aws/lambda/${fn}:log-stream:*`,
+    });
+    for (const st of statements.slice(1)) expect(JSON.stringify(st)).not.toContain('logs:');
   }
+});
+
+test('lambda runtime permissions: each role exactly what its handler calls, on resources named by their fixed names', () => {
+  const runtime = (name: string) => identityStatements().filter((x) => x.role === name && x.statement.Sid !== 'WriteOwnLogs').map((x) => x.statement);
+  const log = `arn:aws:s3:::${buckets.log}`;
+  expect(runtime(ROLE_NAMES.logWriter)).toEqual([
+    { Sid: 'ReadAndWriteTheLog', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `${log}/*` },
+    { Sid: 'ListTheLog', Effect: 'Allow', Action: 's3:ListBucket', Resource: log },
+    { Sid: 'ReadTheLogSigningKey', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn(SECRET_NAMES.logSigningKey) },
+  ]);
+  expect(runtime(ROLE_NAMES.rotation)).toEqual([
+    { Sid: 'ReadTheLog', Effect: 'Allow', Action: 's3:GetObject', Resource: `${log}/*` },
+    { Sid: 'ReadAndWriteIssuerKeys', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], Resource: secretArn(SECRET_NAMES.issuerKeys) },
+    { Sid: 'AppendThroughTheLogWriter', Effect: 'Allow', Action: 'execute-api:Invoke', Resource: logWriterRoute },
+  ]);
+  expect(runtime(ROLE_NAMES.gateway)).toEqual([
+    { Sid: 'SpendTokens', Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], Resource: tableArn(TABLE_NAMES.spentTokens) },
+    { Sid: 'ReadTheLog', Effect: 'Allow', Action: 's3:GetObject', Resource: `${log}/*` },
+    { Sid: 'FindWorkers', Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeNetworkInterfaces'], Resource: '*', Condition: { StringEquals: { 'aws:RequestedRegion': region } } },
+    {
+      Sid: 'ManageOwnNetworkInterfaces',
+      Effect: 'Allow',
+      Action: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+      Resource: ['network-interface', 'subnet', 'security-group'].map((type) => `arn:aws:ec2:${region}:${account}:${type}/*`),
+    },
+  ]);
+  expect(runtime(ROLE_NAMES.issuer)).toEqual([
+    { Sid: 'CountIssuance', Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: tableArn(TABLE_NAMES.issuanceCounts) },
+    { Sid: 'ReadIssuerKeys', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn(SECRET_NAMES.issuerKeys) },
+  ]);
+});
+
+test('secrets: only rotation writes the issuer keys, only the log writer reads the log signing key', () => {
+  const holders = (action: string, secret: string) =>
+    identityStatements()
+      .filter((x) => x.statement.Effect === 'Allow' && asList(x.statement.Action).includes(action) && asList(x.statement.Resource).includes(secretArn(secret)))
+      .map((x) => x.role)
+      .sort();
+  expect(holders('secretsmanager:GetSecretValue', SECRET_NAMES.logSigningKey)).toEqual([ROLE_NAMES.logWriter]);
+  expect(holders('secretsmanager:PutSecretValue', SECRET_NAMES.logSigningKey)).toEqual([]);
+  expect(holders('secretsmanager:PutSecretValue', SECRET_NAMES.issuerKeys)).toEqual([ROLE_NAMES.rotation]);
+  expect(holders('secretsmanager:GetSecretValue', SECRET_NAMES.issuerKeys)).toEqual([ROLE_NAMES.issuer, ROLE_NAMES.rotation].sort());
 });
 
 test('flow-log delivery: the delivery role may write only the flow-log group', () => {
@@ -148,7 +214,7 @@ test('deployer keys: it may create only single-region AWS_KMS keys of the two fr
   ]);
 });
 
-test('deployer denials: every way out of the VPC, every way to widen a key and every change to the foundation is denied', () => {
+test('deployer denials: every way out of the VPC, every way to widen a key, every change to the foundation, destroying state and touching secret values are denied', () => {
   const denied = (sid: string) => deployerStatements().find((st) => st.Sid === sid);
   expect(denied('NeverOpenTheNetwork')).toMatchObject({ Effect: 'Deny', Action: [...DEPLOYER_DENIED_NETWORK_ACTIONS], Resource: '*' });
   expect(denied('NeverWidenAKey')).toMatchObject({ Effect: 'Deny', Action: [...DEPLOYER_DENIED_KEY_ACTIONS], Resource: '*' });
@@ -158,29 +224,78 @@ test('deployer denials: every way out of the VPC, every way to widen a key and e
     Action: [...DEPLOYER_DENIED_IAM_ACTIONS],
     Resource: [`arn:aws:iam::${account}:role/pp-*`, `arn:aws:iam::${account}:policy/pp-*`, `arn:aws:iam::${account}:instance-profile/pp-*`],
   });
-  expect(denied('EndpointsOnlyForKmsS3AndDynamoDb')).toEqual({
-    Sid: 'EndpointsOnlyForKmsS3AndDynamoDb',
+  // #14 allowed endpoints to KMS, S3 and DynamoDB only; EC2 joins on purpose (the gateway's worker discovery).
+  expect(ENDPOINT_SERVICES).toEqual(['kms', 's3', 'dynamodb', 'ec2']);
+  expect(denied('EndpointsOnlyForKmsS3DynamoDbAndEc2')).toEqual({
+    Sid: 'EndpointsOnlyForKmsS3DynamoDbAndEc2',
     Effect: 'Deny',
     Action: 'ec2:CreateVpcEndpoint',
     Resource: `arn:aws:ec2:${region}:${account}:vpc-endpoint/*`,
     Condition: { StringNotEquals: { 'ec2:VpceServiceName': ENDPOINT_SERVICES.map((svc) => `com.amazonaws.${region}.${svc}`) } },
   });
+  expect(denied('NeverDestroyState')).toEqual({ Sid: 'NeverDestroyState', Effect: 'Deny', Action: [...DEPLOYER_DENIED_DESTRUCTIVE_ACTIONS], Resource: '*' });
+  expect(DEPLOYER_DENIED_DESTRUCTIVE_ACTIONS).toEqual(expect.arrayContaining(['cloudtrail:StopLogging', 'cloudtrail:DeleteTrail', 'dynamodb:DeleteTable', 's3:DeleteBucket']));
+  expect(denied('NeverReadOrSetSecretValues')).toEqual({ Sid: 'NeverReadOrSetSecretValues', Effect: 'Deny', Action: [...DEPLOYER_DENIED_SECRET_ACTIONS], Resource: '*' });
   // Nothing the deployer is allowed overlaps with what it is denied.
   const allowed = deployerStatements().filter((st) => st.Effect === 'Allow').flatMap((st) => asList(st.Action));
-  for (const action of [...DEPLOYER_DENIED_NETWORK_ACTIONS, ...DEPLOYER_DENIED_KEY_ACTIONS, ...DEPLOYER_DENIED_IAM_ACTIONS]) expect(allowed).not.toContain(action);
+  for (const action of [...DEPLOYER_DENIED_NETWORK_ACTIONS, ...DEPLOYER_DENIED_KEY_ACTIONS, ...DEPLOYER_DENIED_IAM_ACTIONS, ...DEPLOYER_DENIED_DESTRUCTIVE_ACTIONS, ...DEPLOYER_DENIED_SECRET_ACTIONS]) {
+    expect(allowed).not.toContain(action);
+  }
+  // No object or item access at all: the deployer reads only code bundles from the CDK asset bucket.
+  expect(allowed.filter((a: string) => /^(s3:(Get|Put|Delete)Object|dynamodb:(Get|Put|Update|Delete)Item|dynamodb:(Query|Scan))/.test(a))).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
 });
 
-test('deployer IAM: its only IAM permission is passing the flow-log role to VPC Flow Logs', () => {
+test('deployer IAM: its only IAM permissions pass fixed roles, each to its one service; it creates no role', () => {
   const iamAllows = deployerStatements().filter((st) => st.Effect === 'Allow' && asList(st.Action).some((a: string) => a.startsWith('iam:')));
+  const role = (name: string) => `arn:aws:iam::${account}:role/${name}`;
   expect(iamAllows).toEqual([
     {
       Sid: 'PassFlowLogsRoleToFlowLogsOnly',
       Effect: 'Allow',
       Action: 'iam:PassRole',
-      Resource: `arn:aws:iam::${account}:role/${FLOW_LOGS_ROLE_NAME}`,
+      Resource: role(FLOW_LOGS_ROLE_NAME),
       Condition: { StringEquals: { 'iam:PassedToService': 'vpc-flow-logs.amazonaws.com' } },
     },
+    {
+      Sid: 'PassFunctionRolesToLambdaOnly',
+      Effect: 'Allow',
+      Action: 'iam:PassRole',
+      Resource: [ROLE_NAMES.gateway, ROLE_NAMES.issuer, ROLE_NAMES.rotation, ROLE_NAMES.logWriter].map(role),
+      Condition: { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
+    },
+    {
+      Sid: 'PassWorkerRoleToEc2Only',
+      Effect: 'Allow',
+      Action: 'iam:PassRole',
+      Resource: role(ROLE_NAMES.worker),
+      Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+    },
   ]);
+});
+
+test('deployer resources: functions, tables, secrets, buckets, schedules and the trail only by their fixed names', () => {
+  const resourcesOf = (sid: string) => asList(deployerStatements().find((st) => st.Sid === sid)!.Resource);
+  expect(resourcesOf('ManageOwnFunctions')).toEqual(Object.values(FUNCTION_NAMES).map((fn) => `arn:aws:lambda:${region}:${account}:function:${fn}`));
+  expect(resourcesOf('ManageTables')).toEqual(Object.values(TABLE_NAMES).map(tableArn));
+  expect(resourcesOf('ManageSecretsNotTheirValues')).toEqual(Object.values(SECRET_NAMES).map(secretArn));
+  expect(resourcesOf('ManageBuckets')).toEqual([buckets.log, buckets.releases].map((b) => `arn:aws:s3:::${b}`));
+  expect(resourcesOf('ManageSchedules')).toEqual(['pp-log-writer-hourly', 'pp-issuer-rotation-hourly'].map((r) => `arn:aws:events:${region}:${account}:rule/${r}`));
+  expect(resourcesOf('ManageAuditTrail')).toEqual([`arn:aws:cloudtrail:${region}:${account}:trail/pp-key-audit`]);
+  expect(resourcesOf('ReadFunctionCodeAssets')).toEqual([`arn:aws:s3:::cdk-hnb659fds-assets-${account}-${region}/*`]);
+});
+
+test('deployer launches only worker instances: the configured type with IMDSv2 and hop limit 1, this account\'s images, encrypted volumes', () => {
+  const launches = deployerStatements().filter((st) => asList(st.Action).includes('ec2:RunInstances'));
+  expect(launches.map((st) => st.Sid)).toEqual(['LaunchOnlyWorkerInstances', 'LaunchOnlyEncryptedVolumes', 'LaunchOnlyOwnImages', 'LaunchIntoOwnNetwork']);
+  expect(launches[0].Resource).toBe(`arn:aws:ec2:${region}:${account}:instance/*`);
+  expect(launches[0].Condition).toEqual({
+    StringEquals: { 'ec2:InstanceType': EXAMPLE_CONFIG.workers.instanceType, 'ec2:MetadataHttpTokens': 'required' },
+    NumericLessThanEquals: { 'ec2:MetadataHttpPutResponseHopLimit': '1' },
+  });
+  expect(launches[1]).toMatchObject({ Resource: `arn:aws:ec2:${region}:${account}:volume/*`, Condition: { Bool: { 'ec2:Encrypted': 'true' } } });
+  expect(launches[2]).toMatchObject({ Resource: `arn:aws:ec2:${region}::image/*`, Condition: { StringEquals: { 'ec2:Owner': account } } });
+  expect(asList(launches[3].Resource)).not.toContain(`arn:aws:ec2:${region}:${account}:instance/*`);
+  expect(launches[3].Condition).toBeUndefined();
 });
 
 test('deployer region: every Allow with Resource * is bounded to the deployment region (Route 53, a global service, aside)', () => {

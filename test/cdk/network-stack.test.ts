@@ -1,13 +1,15 @@
 // NetworkStack: one test per rule, on the synthesized template of the example deployment.
 import { Match } from 'aws-cdk-lib/assertions';
 import { ROLE_NAMES } from '../../protocol';
-import { DYNAMODB_ENDPOINT_ACTIONS, KMS_ENDPOINT_ACTIONS, MATCH_NO_TRAFFIC } from '../../lib/network-stack';
-import { FLOW_LOG_GROUP_NAME, FLOW_LOGS_ROLE_NAME } from '../../lib/names';
+import { DYNAMODB_ENDPOINT_ACTIONS, EC2_ENDPOINT_ACTIONS, KMS_ENDPOINT_ACTIONS, MATCH_NO_TRAFFIC } from '../../lib/network-stack';
+import { bucketNames, EXPORT_NAMES, FLOW_LOG_GROUP_NAME, FLOW_LOGS_ROLE_NAME, TABLE_NAMES } from '../../lib/names';
 import { EXAMPLE_CONFIG, resourcesOfType, synthesize, type Synthesized } from '../helpers/cdk';
 
 const { account, region } = EXAMPLE_CONFIG;
 const network = EXAMPLE_CONFIG.network as { workerPort: number; s3PrefixListId: string; dynamoDbPrefixListId: string; flowLogRetentionDays: number; vpcCidr: string };
 const workerRole = `arn:aws:iam::${account}:role/${ROLE_NAMES.worker}`;
+const gatewayRole = `arn:aws:iam::${account}:role/${ROLE_NAMES.gateway}`;
+const buckets = bucketNames(account, region);
 
 let s: Synthesized;
 let t: any;
@@ -17,7 +19,7 @@ beforeAll(() => {
   s = synthesize();
   t = s.json.network;
   const byDescription = (prefix: string) => Object.entries(resourcesOfType(t, 'AWS::EC2::SecurityGroup')).find(([, r]) => r.Properties.GroupDescription.startsWith(prefix))![0];
-  groups = { worker: byDescription('Enclave parent instances'), gateway: byDescription('Gateway Lambda'), kms: byDescription('KMS interface endpoint') };
+  groups = { worker: byDescription('Enclave parent instances'), gateway: byDescription('Gateway Lambda'), kms: byDescription('KMS interface endpoint'), ec2: byDescription('EC2 interface endpoint') };
   groupIdOf = (logicalId) => ({ 'Fn::GetAtt': [logicalId, 'GroupId'] });
 });
 
@@ -66,7 +68,7 @@ test('no routes: route tables carry only the routes the gateway endpoints add th
 
 test('no default egress: every security group\'s own egress list is only the match-nothing rule', () => {
   const all = Object.values(resourcesOfType(t, 'AWS::EC2::SecurityGroup'));
-  expect(all).toHaveLength(3);
+  expect(all).toHaveLength(4);
   for (const g of all) expect(g.Properties.SecurityGroupEgress).toEqual([MATCH_NO_TRAFFIC]);
 });
 
@@ -105,16 +107,23 @@ test('worker security group: in only from the gateway on the worker port; out on
   expect(rules('AWS::EC2::SecurityGroupEgress', groups.worker!)).toHaveLength(2);
 });
 
-test('gateway security group: nothing in; out only to workers on the worker port and DynamoDB on 443', () => {
+test('gateway security group: nothing in; out only to workers on the worker port, and DynamoDB, S3 and the EC2 endpoint on 443', () => {
   const port = network.workerPort;
   expect(rules('AWS::EC2::SecurityGroupIngress', groups.gateway!)).toEqual([]);
   expect(rules('AWS::EC2::SecurityGroupEgress', groups.gateway!)).toEqual(
     expect.arrayContaining([
       { IpProtocol: 'tcp', FromPort: port, ToPort: port, DestinationSecurityGroupId: groupIdOf(groups.worker!) },
       { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, DestinationPrefixListId: network.dynamoDbPrefixListId },
+      { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, DestinationPrefixListId: network.s3PrefixListId },
+      { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, DestinationSecurityGroupId: groupIdOf(groups.ec2!) },
     ]),
   );
-  expect(rules('AWS::EC2::SecurityGroupEgress', groups.gateway!)).toHaveLength(2);
+  expect(rules('AWS::EC2::SecurityGroupEgress', groups.gateway!)).toHaveLength(4);
+});
+
+test('EC2 endpoint security group: in only from the gateway on 443; nothing out', () => {
+  expect(rules('AWS::EC2::SecurityGroupIngress', groups.ec2!)).toEqual([{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, SourceSecurityGroupId: groupIdOf(groups.gateway!) }]);
+  expect(rules('AWS::EC2::SecurityGroupEgress', groups.ec2!)).toEqual([]);
 });
 
 test('KMS endpoint security group: in only from workers on 443; nothing out', () => {
@@ -122,11 +131,14 @@ test('KMS endpoint security group: in only from workers on 443; nothing out', ()
   expect(rules('AWS::EC2::SecurityGroupEgress', groups.kms!)).toEqual([]);
 });
 
-test('endpoints: exactly a KMS interface endpoint and S3 and DynamoDB gateway endpoints', () => {
+// #14 had exactly KMS, S3 and DynamoDB; #15 adds EC2 on purpose: the gateway Lambda, in the
+// VPC, finds the workers with DescribeInstances (its endpoint policy admits nothing else).
+test('endpoints: exactly KMS and EC2 interface endpoints and S3 and DynamoDB gateway endpoints', () => {
   const endpoints = Object.values(resourcesOfType(t, 'AWS::EC2::VPCEndpoint')).map((r) => [JSON.stringify(r.Properties.ServiceName), r.Properties.VpcEndpointType]);
   expect(endpoints.sort()).toEqual(
     [
       [JSON.stringify(`com.amazonaws.${region}.kms`), 'Interface'],
+      [JSON.stringify(`com.amazonaws.${region}.ec2`), 'Interface'],
       [JSON.stringify({ 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.s3']] }), 'Gateway'],
       [JSON.stringify({ 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.dynamodb']] }), 'Gateway'],
     ].sort(),
@@ -155,28 +167,48 @@ test('KMS endpoint: private DNS, its own security group, and a policy for the wo
   });
 });
 
-test('S3 endpoint: the worker role may only GetObject, and only from this account\'s buckets', () => {
+test('S3 endpoint: only GetObject, by the worker role from the release bucket and by the gateway role from the log bucket', () => {
+  const readsOnly = (sid: string, principal: string, bucket: string) => ({
+    Sid: sid,
+    Effect: 'Allow',
+    Principal: { AWS: '*' },
+    Action: 's3:GetObject',
+    Resource: `arn:aws:s3:::${bucket}/*`,
+    Condition: { StringEquals: { 'aws:PrincipalArn': principal, 'aws:PrincipalAccount': account, 'aws:ResourceAccount': account } },
+  });
   s.network.hasResourceProperties('AWS::EC2::VPCEndpoint', {
     VpcEndpointType: 'Gateway',
     ServiceName: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['.s3'])] }),
     // Exact: no other statement, condition or action may slip in.
     PolicyDocument: Match.exact({
       Version: '2012-10-17',
+      Statement: [readsOnly('WorkerReadsReleaseArtifactsOnly', workerRole, buckets.releases), readsOnly('GatewayReadsTheLogOnly', gatewayRole, buckets.log)],
+    }),
+  });
+});
+
+test('EC2 endpoint: private DNS, its own security group, and a policy for the gateway role\'s DescribeInstances only', () => {
+  s.network.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+    ServiceName: `com.amazonaws.${region}.ec2`,
+    PrivateDnsEnabled: true,
+    SecurityGroupIds: [groupIdOf(groups.ec2!)],
+    PolicyDocument: Match.exact({
+      Version: '2012-10-17',
       Statement: [
         {
-          Sid: 'WorkerReadsThisAccountsObjectsOnly',
+          Sid: 'GatewayFindsWorkersOnly',
           Effect: 'Allow',
           Principal: { AWS: '*' },
-          Action: 's3:GetObject',
-          Resource: 'arn:aws:s3:::*/*',
-          Condition: { StringEquals: { 'aws:PrincipalArn': workerRole, 'aws:PrincipalAccount': account, 'aws:ResourceAccount': account } },
+          Action: EC2_ENDPOINT_ACTIONS[0],
+          Resource: '*',
+          Condition: { StringEquals: { 'aws:PrincipalArn': gatewayRole, 'aws:PrincipalAccount': account } },
         },
       ],
     }),
   });
 });
 
-test('DynamoDB endpoint: item calls only, by this account\'s principals, on this account\'s tables', () => {
+test('DynamoDB endpoint: the gateway role\'s item calls only, on the spent-tokens table only', () => {
   s.network.hasResourceProperties('AWS::EC2::VPCEndpoint', {
     VpcEndpointType: 'Gateway',
     ServiceName: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['.dynamodb'])] }),
@@ -185,12 +217,12 @@ test('DynamoDB endpoint: item calls only, by this account\'s principals, on this
       Version: '2012-10-17',
       Statement: [
         {
-          Sid: 'ItemCallsOnThisAccountsTablesOnly',
+          Sid: 'GatewaySpendsTokensOnly',
           Effect: 'Allow',
           Principal: { AWS: '*' },
           Action: [...DYNAMODB_ENDPOINT_ACTIONS],
-          Resource: `arn:aws:dynamodb:${region}:${account}:table/*`,
-          Condition: { StringEquals: { 'aws:PrincipalAccount': account } },
+          Resource: `arn:aws:dynamodb:${region}:${account}:table/${TABLE_NAMES.spentTokens}`,
+          Condition: { StringEquals: { 'aws:PrincipalArn': gatewayRole, 'aws:PrincipalAccount': account } },
         },
       ],
     }),
@@ -229,11 +261,15 @@ test('no custom resources: the default security group is left to the documented 
   for (const r of Object.values(t.Resources as Record<string, any>)) expect(r.Type).not.toMatch(/^Custom::|^AWS::CloudFormation::CustomResource$/);
 });
 
-test('no cross-stack exports: stacks share fixed names, not references', () => {
+test('cross-stack values: the network exports exactly its subnets and two security groups, under fixed names; foundation and keys export and import nothing', () => {
+  const exported = Object.values(t.Outputs as Record<string, any>).filter((o) => o.Export).map((o) => o.Export.Name);
+  expect(exported.sort()).toEqual([EXPORT_NAMES.isolatedSubnetIds, EXPORT_NAMES.workerSecurityGroupId, EXPORT_NAMES.gatewaySecurityGroupId].sort());
   for (const template of [s.json.foundation, s.json.network, s.json.releaseKeys]) {
     expect(JSON.stringify(template)).not.toContain('Fn::ImportValue');
-    for (const o of Object.values((template.Outputs ?? {}) as Record<string, any>)) expect(o.Export).toBeUndefined();
+    // No automatic (CDK-generated) export: every export is one of the fixed names.
+    for (const o of Object.values((template.Outputs ?? {}) as Record<string, any>)) if (o.Export) expect(Object.values(EXPORT_NAMES)).toContain(o.Export.Name);
   }
+  for (const template of [s.json.foundation, s.json.releaseKeys]) for (const o of Object.values((template.Outputs ?? {}) as Record<string, any>)) expect(o.Export).toBeUndefined();
 });
 
 test('snapshot: the NetworkStack template', () => {

@@ -1,6 +1,7 @@
 // Builds the CDK app from the committed example deployment (or a variant of it written
 // to a temporary folder) and synthesizes it once, without CDK's CloudFormation
-// validation (seconds per synth) and, unless asked, without cdk-nag.
+// validation (seconds per synth), without bundling the Lambdas (test/cdk/lambda-bundles
+// bundles them for real) and, unless asked, without cdk-nag.
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -26,8 +27,15 @@ export interface ExampleConfigJson {
   trustedPrincipals: { publisher: string[]; modelOwner: string[] };
   keys: { sessionKeyRotationDays: number; pendingWindowDays: number; releasedKeysRecord: string };
   releases: { manifest: string; modelKey: string; sessionKeys: { generation: number; notBefore: string; state: string }[] }[];
+  relay: Record<string, any>;
+  gateway: Record<string, any>;
+  transparency: Record<string, any> & { witnesses: { url: string; verifierKey: string }[] };
+  workers: Record<string, any>;
   [key: string]: unknown;
 }
+
+/** The CDK context that skips NodejsFunction bundling in every stack (the asset is a placeholder). */
+export const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] } as const;
 
 export interface Synthesized {
   readonly built: BuiltApp;
@@ -35,20 +43,36 @@ export interface Synthesized {
   readonly foundation: Template;
   readonly network: Template;
   readonly releaseKeys: Template;
+  readonly transparency: Template;
+  readonly gateway: Template;
+  readonly enclaveWorkers: Template;
+  readonly relay: Template;
   /** The raw template JSON of each stack. */
-  readonly json: { foundation: any; network: any; releaseKeys: any };
+  readonly json: { foundation: any; network: any; releaseKeys: any; transparency: any; gateway: any; enclaveWorkers: any; relay: any };
 }
 
 export function synthesize(options: BuildOptions & { context?: Record<string, unknown> } = {}): Synthesized {
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'pp-cdk-test-')), ...(options.context ? { context: options.context } : {}) });
+  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'pp-cdk-test-')), context: { ...NO_BUNDLING, ...options.context } });
   const built = buildApp(app, { nag: false, ...options });
   const assembly = app.synth();
   // Template.fromStack reuses this synthesis (the app caches its assembly).
   const foundation = Template.fromStack(built.foundation);
   const network = Template.fromStack(built.network);
   const releaseKeys = Template.fromStack(built.releaseKeys);
-  const json = { foundation: foundation.toJSON(), network: network.toJSON(), releaseKeys: releaseKeys.toJSON() };
-  return { built, assembly, json, foundation, network, releaseKeys };
+  const transparency = Template.fromStack(built.transparency);
+  const gateway = Template.fromStack(built.gateway);
+  const enclaveWorkers = Template.fromStack(built.enclaveWorkers);
+  const relay = Template.fromStack(built.relay);
+  const json = {
+    foundation: foundation.toJSON(),
+    network: network.toJSON(),
+    releaseKeys: releaseKeys.toJSON(),
+    transparency: transparency.toJSON(),
+    gateway: gateway.toJSON(),
+    enclaveWorkers: enclaveWorkers.toJSON(),
+    relay: relay.toJSON(),
+  };
+  return { built, assembly, json, foundation, network, releaseKeys, transparency, gateway, enclaveWorkers, relay };
 }
 
 /**
@@ -76,4 +100,25 @@ export function anotherRelease(releaseId: string, pcr0: string, kind: ReleaseMan
 /** Resources of one type in a template JSON, by logical id. */
 export function resourcesOfType(template: any, type: string): Record<string, any> {
   return Object.fromEntries(Object.entries(template.Resources as Record<string, any>).filter(([, r]) => r.Type === type));
+}
+
+/** The only resource of a type (fails the test if there are more or none). */
+export function onlyResourceOfType(template: any, type: string): any {
+  const found = Object.values(resourcesOfType(template, type));
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+  return found[0];
+}
+
+export const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/**
+ * A template for a snapshot: Lambda code locations (asset hashes, which depend on where the
+ * repository is checked out when bundling is skipped) replaced by a placeholder.
+ */
+export function snapshotOf(template: any): any {
+  const copy = structuredClone(template);
+  for (const r of Object.values(copy.Resources as Record<string, any>)) {
+    if (r.Type === 'AWS::Lambda::Function' && r.Properties?.Code?.S3Key) r.Properties.Code.S3Key = '<asset>.zip';
+  }
+  return copy;
 }

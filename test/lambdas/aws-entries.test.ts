@@ -76,9 +76,15 @@ describe('stores', () => {
 
   test('ec2WorkerDiscovery: running instances of the group, private addresses only, on the proxy port', async () => {
     aws.instances = [{ privateIp: '10.0.1.5', state: 'running' }, { privateIp: '10.0.2.9', state: 'running' }, { privateIp: '127.0.0.1', state: 'running' }, { privateIp: '8.8.8.8', state: 'running' }, { state: 'running' }];
-    const discover = ec2WorkerDiscovery({ client: aws.ec2, autoScalingGroup: 'pp-workers', port: 8080 });
+    const discover = ec2WorkerDiscovery({ client: aws.ec2, autoScalingGroups: ['pp-workers'], port: 8080 });
     expect(await discover()).toEqual(['http://10.0.1.5:8080', 'http://10.0.2.9:8080']);
     expect(aws.calls.at(-1)).toContain('Filter.1.Name=tag:aws:autoscaling:groupName&Filter.1.Value.1=pp-workers&Filter.2.Name=instance-state-name&Filter.2.Value.1=running');
+  });
+
+  test('ec2WorkerDiscovery: during a roll-out, the instances of both generations\' groups in one call', async () => {
+    aws.instances = [{ privateIp: '10.0.1.5', state: 'running' }];
+    await ec2WorkerDiscovery({ client: aws.ec2, autoScalingGroups: ['pp-workers-a-g1', 'pp-workers-b-g1'], port: 8080 })();
+    expect(aws.calls.at(-1)).toContain('Filter.1.Name=tag:aws:autoscaling:groupName&Filter.1.Value.1=pp-workers-a-g1&Filter.1.Value.2=pp-workers-b-g1&Filter.2.Name=instance-state-name');
   });
 });
 
@@ -90,6 +96,8 @@ describe('configuration fails closed', () => {
 
   test('complete settings parse', () => {
     expect(gatewayConfigFromEnv(GATEWAY).workerPort).toBe(8080);
+    expect(gatewayConfigFromEnv(GATEWAY).workerGroups).toEqual(['pp-workers']);
+    expect(gatewayConfigFromEnv({ ...GATEWAY, PP_WORKER_GROUP: 'pp-workers-a-g1,pp-workers-b-g2' }).workerGroups).toEqual(['pp-workers-a-g1', 'pp-workers-b-g2']);
     expect(issuerConfigFromEnv(ISSUER).tokensPerDay).toBe(100);
     expect(logWriterConfigFromEnv(WRITER).witnesses).toHaveLength(1);
     expect(rotationConfigFromEnv(ROTATE).region).toBe('eu-west-1');
@@ -98,6 +106,7 @@ describe('configuration fails closed', () => {
   test.each([
     ['gateway without a spend table', () => gatewayConfigFromEnv({ ...GATEWAY, PP_SPEND_TABLE: undefined }), 'PP_SPEND_TABLE is not set'],
     ['gateway with a privileged worker port', () => gatewayConfigFromEnv({ ...GATEWAY, PP_WORKER_PORT: '80' }), 'PP_WORKER_PORT is out of range'],
+    ['gateway with an empty worker group in its list', () => gatewayConfigFromEnv({ ...GATEWAY, PP_WORKER_GROUP: 'pp-workers,' }), 'PP_WORKER_GROUP is malformed'],
     ['issuer with a private account key', () => issuerConfigFromEnv({ ...ISSUER, PP_ACCOUNT_JWK: '{"kty":"EC","crv":"P-256","x":"x","y":"y","d":"secret"}' }), 'PP_ACCOUNT_JWK must be an EC or OKP public key'],
     ['issuer with an HMAC account key', () => issuerConfigFromEnv({ ...ISSUER, PP_ACCOUNT_JWK: '{"kty":"oct","k":"c2VjcmV0"}' }), 'PP_ACCOUNT_JWK must be an EC or OKP public key'],
     ['issuer with an http request URI', () => issuerConfigFromEnv({ ...ISSUER, PP_REQUEST_URI: 'http://issuer.example/v1/token-request' }), 'PP_REQUEST_URI is malformed'],
@@ -168,7 +177,7 @@ describe('gateway and issuer entries', () => {
   test('the gateway entry serves the key bundle from the published log and its workers; without a log it answers 503', async () => {
     await dynamo.createTable('spent');
     const path = world();
-    const config = { issuerName: 'issuer.private-processing.test', originName: 'gateway.private-processing.test', spendTable: 'spent', logBucket: 'unused', logOrigin: ORIGIN, logKey: LOG_KEY.verifierKey, workerGroup: 'pp-workers', workerPort: 8080 };
+    const config = { issuerName: 'issuer.private-processing.test', originName: 'gateway.private-processing.test', spendTable: 'spent', logBucket: 'unused', logOrigin: ORIGIN, logKey: LOG_KEY.verifierKey, workerGroups: ['pp-workers'], workerPort: 8080 };
     const gateway = createGatewayHandler(config, { dynamo: dynamo.client, logStorage: path.logStorage, discover: () => path.workers.map((w) => w.parentUrl) });
     const keys = await gateway(event('GET', '/v1/keys'));
     expect(keys.statusCode).toBe(200);

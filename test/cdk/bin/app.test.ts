@@ -1,6 +1,7 @@
 // bin/app.ts as `cdk synth` runs it (a separate process, the CLI's environment), with no
-// AWS credentials, no network and no Docker: it writes the three templates, needs no
-// context lookup, and refuses a bad deployment with its code and no stack trace.
+// AWS credentials, no network and no Docker: it writes every stack's template, needs no
+// context lookup, and refuses a bad deployment with its code and no stack trace. Bundling
+// is skipped here (test/cdk/lambda-bundles.test.ts bundles the Lambdas for real).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { anotherRelease, writeDeployment } from '../../helpers/cdk';
 const ROOT = join(__dirname, '..', '..', '..');
 
 function runApp(context: Record<string, unknown> = {}) {
+  context = { 'aws:cdk:bundling-stacks': [], ...context };
   const outdir = mkdtempSync(join(tmpdir(), 'pp-cdk-app-'));
   // No AWS_* variable at all: no credentials, no profile, no region from the environment.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && !k.startsWith('CDK_')));

@@ -12,13 +12,13 @@ import { AttestedSessionKey } from '../../../lib/keys/attested-session-key';
 import { logicalIdPart } from '../../../lib/keys/frozen-key';
 import { ModelKey } from '../../../lib/keys/model-key';
 import { verifySynthesizedKeys } from '../../../lib/keys/verify';
-import { EXAMPLE_MANIFEST, synthesize } from '../../helpers/cdk';
+import { EXAMPLE_MANIFEST, NO_BUNDLING, synthesize } from '../../helpers/cdk';
 import { expectCode } from '../../helpers/fixtures';
 
 const PCR0 = EXAMPLE_MANIFEST.measurements.pcr0;
 
 function exampleApp() {
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'pp-cdk-test-')) });
+  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'pp-cdk-test-')), context: { ...NO_BUNDLING } });
   return { app, built: buildApp(app, { nag: false }) };
 }
 
