@@ -163,11 +163,22 @@ export interface PublishOptions {
 /** Appends the release, then its session key exactly as KMS describes it; returns the log indexes. */
 export async function publishRelease(options: PublishOptions): Promise<{ release: number; sessionKey: number }> {
   const release = await options.append(releaseEntryFromManifest(options.manifest, options.window), 'publisher');
+  const sessionKey = await publishSessionKey({ ...options, window: options.keyWindow ?? options.window });
+  return { release: release.index, sessionKey };
+}
+
+/**
+ * Appends one session key of an already published release (a rotation's new generation),
+ * exactly as KMS describes it: the key policy and DescribeKey bytes as returned, the key
+ * configuration built from GetPublicKey. The log writer re-checks the policy against the
+ * release's PCR0.
+ */
+export async function publishSessionKey(options: Omit<PublishOptions, 'keyWindow'>): Promise<number> {
   const keyPolicy = (await options.kms.send(new GetKeyPolicyCommand({ KeyId: options.sessionKeyArn, PolicyName: 'default' }))).Policy;
   const described = await options.kms.send(new DescribeKeyCommand({ KeyId: options.sessionKeyArn }));
   const publicKey = (await options.kms.send(new GetPublicKeyCommand({ KeyId: options.sessionKeyArn }))).PublicKey;
   if (!keyPolicy || !publicKey || !described.KeyMetadata) throw new Error('KMS did not describe the session key');
-  const sessionKey = await options.append(
+  const { index } = await options.append(
     {
       type: 'session_key',
       releaseId: options.manifest.releaseId,
@@ -175,11 +186,21 @@ export async function publishRelease(options: PublishOptions): Promise<{ release
       keyConfig: sessionKeyConfigBytes(publicKey),
       keyPolicy,
       describeKey: JSON.stringify({ KeyMetadata: described.KeyMetadata }),
-      ...(options.keyWindow ?? options.window),
+      ...options.window,
     },
     'publisher',
   );
-  return { release: release.index, sessionKey: sessionKey.index };
+  return index;
+}
+
+/** A revocation entry: a release or one session key stops being live for clients at `effectiveAt`. */
+export function revocationEntry(target: { readonly releaseId: string } | { readonly sessionKeyArn: string }, reason: string, effectiveAt: number): LogEntry {
+  return {
+    type: 'revocation',
+    target: 'releaseId' in target ? { type: 'release', releaseId: target.releaseId } : { type: 'session_key', kmsKeyArn: target.sessionKeyArn },
+    reason,
+    effectiveAt,
+  };
 }
 
 /** What `npm start -- --serve` writes for operators (0600): the local log writer and KMS emulator. */
@@ -199,6 +220,8 @@ export interface LocalOperatorFile {
 // Command line:
 //   npm run release -- [build] --release-id <id> --region <region>
 //     [--model <file> | --model-sha256 <hex>] [--commit <sha>] [--created-at <unix>] [--nitro-measurements <file>] [--out <dir>]
+//   npm run release -- publish … --key-only       (a rotation: the release's new session key only)
+//   npm run release -- revoke (--release <id> | --session-key-arn <arn>) --reason <text> [--effective-at <unix>] (--local | --log-writer <url> --region <r>)
 //   npm run release -- image --release-id <id> --region <region> --model-sha256 <hex> [--commit <sha>] [--run]
 //   npm run release -- publish --manifest <file> (--local | --session-key-arn <arn> --log-writer <url>)
 //     [--session-key-arn <arn>] [--not-before <unix>] [--not-after <unix>] [--key-not-after <unix>]
@@ -269,8 +292,14 @@ async function publishCommand(args: string[]): Promise<void> {
     append = logWriterAppender(logWriterUrl, { credentials: () => credentials(), region });
   }
   try {
-    const indexes = await publishRelease({ manifest, sessionKeyArn, kms, append, window, keyWindow });
-    process.stdout.write(`published ${manifest.kind} release ${manifest.releaseId}: log index ${indexes.release}; session key ${sessionKeyArn}: log index ${indexes.sessionKey}\n`);
+    if (args.includes('--key-only')) {
+      // A rotation: the release is in the log already; only its new session key is appended.
+      const index = await publishSessionKey({ manifest, sessionKeyArn, kms, append, window: keyWindow });
+      process.stdout.write(`published session key ${sessionKeyArn} of release ${manifest.releaseId}: log index ${index}\n`);
+    } else {
+      const indexes = await publishRelease({ manifest, sessionKeyArn, kms, append, window, keyWindow });
+      process.stdout.write(`published ${manifest.kind} release ${manifest.releaseId}: log index ${indexes.release}; session key ${sessionKeyArn}: log index ${indexes.sessionKey}\n`);
+    }
   } finally {
     kms.destroy();
   }
@@ -298,8 +327,42 @@ function buildCommand(args: string[]): void {
   process.stdout.write(`${built.manifest.kind} release ${releaseId}: PCR0 ${built.manifest.measurements.pcr0}\n${join(out, 'manifest.json')}\n`);
 }
 
+/** `revoke (--release <id> | --session-key-arn <arn>) --reason <text> [--effective-at <unix>] (--local | --log-writer <url> --region <r>)` */
+async function revokeCommand(args: string[]): Promise<void> {
+  const releaseId = arg(args, 'release');
+  const sessionKeyArn = arg(args, 'session-key-arn');
+  const reason = arg(args, 'reason');
+  if ((!releaseId && !sessionKeyArn) || (releaseId && sessionKeyArn) || !reason) {
+    throw new Error('usage: npm run release -- revoke (--release <id> | --session-key-arn <arn>) --reason <text> [--effective-at <unix>] (--local | --log-writer <url> --region <region>)');
+  }
+  const effectiveAt = Number(arg(args, 'effective-at') ?? Math.floor(Date.now() / 1000));
+  if (!Number.isInteger(effectiveAt) || effectiveAt <= 0) throw new Error('--effective-at is Unix seconds');
+  let append: (entry: LogEntry) => Promise<{ index: number }>;
+  if (args.includes('--local')) {
+    const file = join(process.env.PP_LOCAL_DIR ?? join(process.cwd(), '.local'), 'operator.json');
+    let local: LocalOperatorFile;
+    try {
+      local = JSON.parse(readFileSync(file, 'utf8')) as LocalOperatorFile;
+    } catch {
+      throw new Error(`no local stack: ${file} is missing (run \`npm start -- --serve\`)`);
+    }
+    append = logWriterAppender(local.logWriterUrl, { bearer: local.publisherSecret });
+  } else {
+    const url = arg(args, 'log-writer');
+    const region = arg(args, 'region');
+    if (!url || !region) throw new Error('revoke needs --log-writer and --region (or --local)');
+    const kms = new KMSClient({ region });
+    const credentials = kms.config.credentials;
+    append = logWriterAppender(url, { credentials: () => credentials(), region });
+  }
+  const target = releaseId ? { releaseId } : { sessionKeyArn: sessionKeyArn! };
+  const { index } = await append(revocationEntry(target, reason, effectiveAt));
+  process.stdout.write(`revoked ${releaseId ? `release ${releaseId}` : `session key ${sessionKeyArn}`} from ${new Date(effectiveAt * 1000).toISOString()}: log index ${index}\n`);
+}
+
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'publish') return publishCommand(argv.slice(1));
+  if (argv[0] === 'revoke') return revokeCommand(argv.slice(1));
   if (argv[0] === 'image') return imageCommand(argv.slice(1));
   buildCommand(argv[0] === 'build' ? argv.slice(1) : argv);
 }

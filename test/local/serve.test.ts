@@ -91,6 +91,13 @@ test('serve mode: endpoints.json, a credential, and a working stack until SIGTER
     // Publishing the same release again is refused by the log writer, with its code.
     const again = release(['publish', '--manifest', manifest, '--local']);
     expect([again.status, again.stderr]).toEqual([1, expect.stringMatching(/^release: the log writer refused the entry: RELEASE_EXISTS$/m)]);
+    // Revoking it is one more entry; the audit still finds every rule kept.
+    const revoked = release(['revoke', '--release', '2026.11.27-published', '--reason', 'test revocation', '--local']);
+    expect([revoked.status, revoked.stdout]).toEqual([0, expect.stringMatching(/^revoked release 2026\.11\.27-published from .*: log index 5$/m)]);
+    out.length = 0;
+    expect(await ppx(['audit', '--local', '--json'], io)).toBe(EXIT.OK);
+    const after = JSON.parse(out.at(-1)!);
+    expect([after.size, after.counts.revocation, after.problems, after.live.releases]).toEqual([6, 1, [], ['2026.11.27-local']]);
   } finally {
     child.kill('SIGTERM');
   }

@@ -3,7 +3,7 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeReleaseManifest, type LogEntry } from '../../protocol';
-import { buildRelease, publishRelease, type ReleaseBuildOptions } from '../../scripts/release';
+import { buildRelease, publishRelease, publishSessionKey, revocationEntry, type ReleaseBuildOptions } from '../../scripts/release';
 import { LOCAL_ENDPOINT_MARKER } from '../../enclave-app/kms/local-endpoint';
 import { kmsWorld } from '../helpers/kms';
 import { logWorld } from '../helpers/tlog';
@@ -84,6 +84,26 @@ test('publish appends the release and its session key, exactly as KMS describes 
     // A key whose policy names another measurement is refused by the log writer.
     const other = await kms.createKey({ spec: 'session', pcr0: 'ee'.repeat(48) });
     await expect(publishRelease({ manifest: { ...built.manifest, releaseId: '2026.11.27-9' }, sessionKeyArn: other, kms: kms.client('publisher'), append: (e, s) => log.append(e, s), window: { notBefore: now, notAfter: now + 86_400 } })).rejects.toMatchObject({ code: 'KEY_REJECTED' });
+  } finally {
+    await kms.stop();
+  }
+});
+
+test('a rotation appends only the new session key; revocations name a logged release or key, or are refused', async () => {
+  const manifest = { ...buildRelease(OPTIONS).manifest };
+  const kms = await kmsWorld();
+  const { log } = await logWorld({ witnesses: 2 });
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    const first = await kms.createKey({ spec: 'session', pcr0: manifest.measurements.pcr0 });
+    await publishRelease({ manifest, sessionKeyArn: first, kms: kms.client('publisher'), append: (e, s) => log.append(e, s), window: { notBefore: now, notAfter: now + 30 * 86_400 }, keyWindow: { notBefore: now, notAfter: now + 8 * 86_400 } });
+    const second = await kms.createKey({ spec: 'session', pcr0: manifest.measurements.pcr0 });
+    const index = await publishSessionKey({ manifest, sessionKeyArn: second, kms: kms.client('publisher'), append: (e, s) => log.append(e, s), window: { notBefore: now + 7 * 86_400, notAfter: now + 15 * 86_400 } });
+    expect(index).toBe(2);
+    expect(log.allEntries().map((e) => e.type)).toEqual(['release', 'session_key', 'session_key']);
+    await log.append(revocationEntry({ sessionKeyArn: first }, 'rotated out early', now + 60), 'publisher');
+    expect(log.allEntries().at(-1)).toEqual({ type: 'revocation', target: { type: 'session_key', kmsKeyArn: first }, reason: 'rotated out early', effectiveAt: now + 60 });
+    await expect(log.append(revocationEntry({ releaseId: '2026.11.27-unknown' }, 'never logged', now), 'publisher')).rejects.toMatchObject({ code: 'UNKNOWN_TARGET' });
   } finally {
     await kms.stop();
   }
