@@ -63,6 +63,8 @@ export const DEPLOYER_NETWORK_ACTIONS = [
   'ec2:DescribeAvailabilityZones',
   'ec2:DescribeFlowLogs',
   'ec2:DescribeManagedPrefixLists',
+  // AWS::EC2::VPC's read handler reads DefaultNetworkAcl (review 14, finding 1).
+  'ec2:DescribeNetworkAcls',
   'ec2:DescribeNetworkInterfaces',
   'ec2:DescribePrefixLists',
   'ec2:DescribeRouteTables',
@@ -175,6 +177,15 @@ export const DEPLOYER_FUNCTION_ACTIONS = [
   'lambda:TagResource',
   'lambda:UntagResource',
   'lambda:ListTags',
+] as const;
+
+/** What CloudFormation's AWS::Logs::LogGroup handlers call on a retained group (create, read, update; never delete). */
+export const DEPLOYER_LOG_GROUP_ACTIONS = [
+  'logs:CreateLogGroup',
+  'logs:PutRetentionPolicy',
+  'logs:ListTagsForResource',
+  'logs:ListTagsLogGroup',
+  'logs:GetDataProtectionPolicy',
 ] as const;
 
 /** The worker groups: Auto Scaling groups named pp-workers-*, their launch templates. */
@@ -478,8 +489,18 @@ export function deployerStatements(config: DeploymentConfig): iam.PolicyStatemen
     new iam.PolicyStatement({
       sid: 'ManageFlowLogGroup',
       // The group is retained (never deleted with the stack), so no Delete* here.
-      actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:ListTagsForResource', 'logs:ListTagsLogGroup'],
+      // GetDataProtectionPolicy: AWS::Logs::LogGroup's read handler (and so its create, which ends with a read).
+      actions: [...DEPLOYER_LOG_GROUP_ACTIONS],
       resources: [flowLogGroup, `${flowLogGroup}:*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'TagLogGroupsWithStackTagsOnly',
+      // The log group's schema has cloudFormationSystemTags: CloudFormation passes its
+      // aws:cloudformation:* tags in CreateLogGroup, which CloudWatch Logs authorizes as
+      // logs:TagResource. Only those keys: the deployer sets no tags of its own on log groups.
+      actions: ['logs:TagResource'],
+      resources: [flowLogGroup, ...ownedLogGroups].flatMap((group) => [group, `${group}:*`]),
+      conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': 'aws:cloudformation:*' }, Null: { 'aws:TagKeys': 'false' } },
     }),
     new iam.PolicyStatement({
       sid: 'ReadLogGroups',
@@ -522,7 +543,7 @@ export function deployerStatements(config: DeploymentConfig): iam.PolicyStatemen
     new iam.PolicyStatement({
       sid: 'ManageFunctionAndApiLogGroups',
       // Retained like the flow-log group, so no Delete*.
-      actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:ListTagsForResource', 'logs:ListTagsLogGroup'],
+      actions: [...DEPLOYER_LOG_GROUP_ACTIONS],
       resources: ownedLogGroups.flatMap((group) => [group, `${group}:*`]),
     }),
     new iam.PolicyStatement({

@@ -298,6 +298,21 @@ test('deployer launches only worker instances: the configured type with IMDSv2 a
   expect(launches[3].Condition).toBeUndefined();
 });
 
+test('deployer handler permissions: what CloudFormation\'s LogGroup and VPC handlers call (TagResource for stack tags only, GetDataProtectionPolicy, DescribeNetworkAcls)', () => {
+  const groups = [FLOW_LOG_GROUP_NAME, ...Object.values(FUNCTION_NAMES).map((fn) => `/aws/lambda/${fn}`), '/pp/gateway/api-access'].map((g) => `arn:aws:logs:${region}:${account}:log-group:${g}`);
+  const bySid = (sid: string) => deployerStatements().find((st) => st.Sid === sid)!;
+  expect(bySid('TagLogGroupsWithStackTagsOnly')).toEqual({
+    Sid: 'TagLogGroupsWithStackTagsOnly',
+    Effect: 'Allow',
+    Action: 'logs:TagResource',
+    Resource: groups.flatMap((g) => [g, `${g}:*`]),
+    Condition: { 'ForAllValues:StringLike': { 'aws:TagKeys': 'aws:cloudformation:*' }, Null: { 'aws:TagKeys': 'false' } },
+  });
+  for (const sid of ['ManageFlowLogGroup', 'ManageFunctionAndApiLogGroups']) expect(asList(bySid(sid).Action)).toContain('logs:GetDataProtectionPolicy');
+  const network = deployerStatements().filter((st) => st.Effect === 'Allow' && asList(st.Action).includes('ec2:DescribeNetworkAcls'));
+  expect(network.map((st) => st.Condition)).toEqual([{ StringEquals: { 'aws:RequestedRegion': region } }]);
+});
+
 test('deployer region: every Allow with Resource * is bounded to the deployment region (Route 53, a global service, aside)', () => {
   const unbounded = deployerStatements().filter((x) => x.Effect === 'Allow' && x.Resource === '*' && x.Condition?.StringEquals?.['aws:RequestedRegion'] !== region);
   expect(unbounded).toEqual([{ Sid: 'PrivateDnsForInterfaceEndpoints', Effect: 'Allow', Action: 'route53:AssociateVPCWithHostedZone', Resource: '*' }]);
