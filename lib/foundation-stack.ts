@@ -21,10 +21,12 @@ import {
   FLOW_LOG_GROUP_NAME,
   FLOW_LOGS_ROLE_NAME,
   FUNCTION_NAMES,
+  PROJECT_TAG_KEY,
   RELEASE_OBJECTS,
   ROLE_NAMES,
   SCHEDULE_NAMES,
   SECRET_NAMES,
+  STACK_NAMES,
   TABLE_NAMES,
 } from './names';
 
@@ -32,19 +34,36 @@ export interface FoundationStackProps extends StackProps {
   readonly config: DeploymentConfig;
 }
 
-/** EC2 calls CloudFormation makes for the NetworkStack (create, update, delete, read back). */
-export const DEPLOYER_NETWORK_ACTIONS = [
-  'ec2:CreateVpc',
+/**
+ * EC2 creates CloudFormation makes for the NetworkStack, each with the resource type it
+ * creates: allowed only with the pp:stack=PpNetwork tag in the request, and (but CreateVpc)
+ * only inside a VPC, subnets, route tables and security groups that carry it.
+ */
+export const DEPLOYER_NETWORK_CREATES = {
+  'ec2:CreateVpc': 'vpc',
+  'ec2:CreateSubnet': 'subnet',
+  'ec2:CreateRouteTable': 'route-table',
+  'ec2:CreateSecurityGroup': 'security-group',
+  'ec2:CreateVpcEndpoint': 'vpc-endpoint',
+  'ec2:CreateFlowLogs': 'vpc-flow-log',
+} as const;
+
+/** The EC2 resource types of the NetworkStack (all tagged pp:stack=PpNetwork). */
+export const NETWORK_EC2_ARN_TYPES = ['vpc', 'subnet', 'route-table', 'security-group', 'vpc-endpoint', 'vpc-flow-log'] as const;
+
+/**
+ * EC2 changes and deletions CloudFormation makes for the NetworkStack: only on resources
+ * tagged pp:stack=PpNetwork. No ModifyVpcEndpoint: an endpoint's policy, route tables or
+ * subnets change only by an administrator (it is denied to the deployer, review 14 #3).
+ */
+export const DEPLOYER_NETWORK_CHANGES = [
   'ec2:DeleteVpc',
   'ec2:ModifyVpcAttribute',
-  'ec2:CreateSubnet',
   'ec2:DeleteSubnet',
   'ec2:ModifySubnetAttribute',
-  'ec2:CreateRouteTable',
   'ec2:DeleteRouteTable',
   'ec2:AssociateRouteTable',
   'ec2:DisassociateRouteTable',
-  'ec2:CreateSecurityGroup',
   'ec2:DeleteSecurityGroup',
   'ec2:AuthorizeSecurityGroupIngress',
   'ec2:AuthorizeSecurityGroupEgress',
@@ -52,13 +71,12 @@ export const DEPLOYER_NETWORK_ACTIONS = [
   'ec2:RevokeSecurityGroupEgress',
   'ec2:UpdateSecurityGroupRuleDescriptionsIngress',
   'ec2:UpdateSecurityGroupRuleDescriptionsEgress',
-  'ec2:CreateVpcEndpoint',
-  'ec2:ModifyVpcEndpoint',
   'ec2:DeleteVpcEndpoints',
-  'ec2:CreateFlowLogs',
   'ec2:DeleteFlowLogs',
-  'ec2:CreateTags',
-  'ec2:DeleteTags',
+] as const;
+
+/** EC2 reads CloudFormation's handlers make (take no resource; bounded to the region). */
+export const DEPLOYER_NETWORK_READS = [
   'ec2:DescribeAccountAttributes',
   'ec2:DescribeAvailabilityZones',
   'ec2:DescribeFlowLogs',
@@ -77,6 +95,15 @@ export const DEPLOYER_NETWORK_ACTIONS = [
   'ec2:DescribeVpcEndpoints',
   'ec2:DescribeVpcs',
 ] as const;
+
+/** Every EC2 call CloudFormation makes for the NetworkStack (create, change, tag, delete, read back). */
+export const DEPLOYER_NETWORK_ACTIONS = [
+  ...Object.keys(DEPLOYER_NETWORK_CREATES),
+  ...DEPLOYER_NETWORK_CHANGES,
+  'ec2:CreateTags',
+  'ec2:DeleteTags',
+  ...DEPLOYER_NETWORK_READS,
+] as readonly string[];
 
 /**
  * The only services the NetworkStack makes endpoints for. EC2 joined with #15: the gateway
@@ -321,8 +348,7 @@ export class FoundationStack extends Stack {
       [
         '*',
         'kms:CreateKey has no resource until the key exists: conditions pin key spec, usage, AWS_KMS origin, single region and this region. ' +
-          'The EC2 network calls and every Describe* authorize against resource types that do not exist yet or take no resource: bounded to this region, ' +
-          'with every way out of the VPC (gateways, routes, peering, addresses, endpoints to other services) explicitly denied. ' +
+          'Every Describe* takes no resource: bounded to this region (the EC2 calls that change something are scoped by the pp:stack tag, below). ' +
           'route53:AssociateVPCWithHostedZone acts on the AWS-managed private zone of an interface endpoint, which has no ARN in this account. ' +
           'CloudWatch Logs\' log-delivery calls (HTTP API access logs) take no resource; bounded to this region. The other "*" statements are Denies.',
       ],
@@ -337,9 +363,12 @@ export class FoundationStack extends Stack {
         `arn:${partition}:cloudfront::${account}:${type}/*`,
         'CloudFront (global) assigns distribution, origin-access-control and policy ids at creation; this account\'s only',
       ]),
-      ...['launch-template', 'instance', 'volume', 'network-interface', 'subnet', 'security-group'].map((type): [string, string] => [
+      ...['launch-template', 'instance', 'volume', 'network-interface', 'subnet', 'security-group', 'vpc', 'route-table', 'vpc-endpoint', 'vpc-flow-log', 'security-group-rule'].map((type): [string, string] => [
         ec2Arn(type),
-        'EC2 assigns these ids at creation (launch templates, and the instances, volumes and interfaces Auto Scaling launches into the isolated subnets); this account and region, RunInstances only with the configured instance type, IMDSv2 with hop limit 1 and encrypted volumes',
+        'EC2 assigns these ids at creation, so this account and region is the narrowest ARN; the pp:stack tag does the rest: creates only with pp:stack in the request and inside the tagged VPC, ' +
+          'changes, deletions and re-tagging only of resources tagged pp:stack=PpNetwork (launch templates: PpEnclaveWorkers), CreateTags otherwise only as part of such a create. ' +
+          'RunInstances (Auto Scaling\'s launch check) only with the configured instance type, IMDSv2 with hop limit 1 and encrypted volumes. Rules of a security group only with their tagged group. ' +
+          'Not tag-scoped: RunInstances on network interfaces, subnets and security groups (instances of the worker groups only) and every Describe* (region-bound)',
       ]),
       ...[...Object.values(FUNCTION_NAMES).map((name) => `/aws/lambda/${name}`), API_ACCESS_LOG_GROUP_NAME].map((group): [string, string] => [
         `${arn.logGroup(account, region, group)}:*`,
@@ -453,6 +482,8 @@ export function deployerStatements(config: DeploymentConfig): iam.PolicyStatemen
   const functionLogGroups = Object.values(FUNCTION_NAMES).map((name) => arn.logGroup(account, region, `/aws/lambda/${name}`));
   const ownedLogGroups = [...functionLogGroups, arn.logGroup(account, region, API_ACCESS_LOG_GROUP_NAME)];
   const ec2Arn = (type: string) => `arn:${partition}:ec2:${region}:${account}:${type}/*`;
+  const projectNetwork = { StringEquals: { [`aws:ResourceTag/${PROJECT_TAG_KEY}`]: STACK_NAMES.network } };
+  const workerTemplates = { StringEquals: { [`aws:ResourceTag/${PROJECT_TAG_KEY}`]: STACK_NAMES.enclaveWorkers } };
   return [
     new iam.PolicyStatement({
       sid: 'CreateOnlyFrozenKeyShapes',
@@ -469,12 +500,53 @@ export function deployerStatements(config: DeploymentConfig): iam.PolicyStatemen
         Bool: { 'kms:MultiRegion': 'false' },
       },
     }),
+    // The NetworkStack's EC2 resources: created only with the pp:stack=PpNetwork tag and
+    // inside the tagged VPC; changed, tagged and deleted only when they carry the tag. Other
+    // VPCs, security groups, endpoints and flow logs of the account are out of reach.
+    ...Object.entries(DEPLOYER_NETWORK_CREATES).map(
+      ([action, type]) =>
+        new iam.PolicyStatement({
+          sid: `CreateTagged${type.split('-').map((w) => w[0]!.toUpperCase() + w.slice(1)).join('')}`,
+          actions: [action],
+          resources: [ec2Arn(type)],
+          conditions: { StringEquals: { [`aws:RequestTag/${PROJECT_TAG_KEY}`]: STACK_NAMES.network } },
+        }),
+    ),
     new iam.PolicyStatement({
-      sid: 'ManageIsolatedNetwork',
-      // EC2 authorizes these against several resource types, most not yet created when
-      // CloudFormation calls; the region condition bounds them, the denials below remove
-      // every way out of the VPC.
-      actions: [...DEPLOYER_NETWORK_ACTIONS],
+      sid: 'CreateOnlyInsideTheProjectNetwork',
+      // The existing resources a create names: the VPC, and an endpoint's subnets, route tables and security groups.
+      actions: Object.keys(DEPLOYER_NETWORK_CREATES).filter((a) => a !== 'ec2:CreateVpc'),
+      resources: ['vpc', 'subnet', 'route-table', 'security-group'].map(ec2Arn),
+      conditions: projectNetwork,
+    }),
+    new iam.PolicyStatement({
+      sid: 'ChangeOnlyTheProjectNetwork',
+      actions: [...DEPLOYER_NETWORK_CHANGES],
+      resources: NETWORK_EC2_ARN_TYPES.map(ec2Arn),
+      conditions: projectNetwork,
+    }),
+    new iam.PolicyStatement({
+      sid: 'RulesOfTaggedSecurityGroupsOnly',
+      // A rule is authorized together with its group, which ChangeOnlyTheProjectNetwork requires to be tagged.
+      actions: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupEgress'],
+      resources: [ec2Arn('security-group-rule')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'TagOnlyWhenCreating',
+      actions: ['ec2:CreateTags'],
+      resources: [...NETWORK_EC2_ARN_TYPES, 'launch-template', 'instance', 'volume'].map(ec2Arn),
+      conditions: { StringEquals: { 'ec2:CreateAction': [...Object.keys(DEPLOYER_NETWORK_CREATES), 'ec2:CreateLaunchTemplate', 'ec2:RunInstances'].map((a) => a.replace(/^ec2:/, '')) } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'RetagOnlyProjectResources',
+      actions: ['ec2:CreateTags', 'ec2:DeleteTags'],
+      resources: [...NETWORK_EC2_ARN_TYPES, 'launch-template'].map(ec2Arn),
+      conditions: { StringEquals: { [`aws:ResourceTag/${PROJECT_TAG_KEY}`]: [STACK_NAMES.network, STACK_NAMES.enclaveWorkers] } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadNetwork',
+      // Describe* takes no resource; bounded to this region.
+      actions: [...DEPLOYER_NETWORK_READS],
       resources: ['*'],
       conditions: inRegion,
     }),
@@ -678,9 +750,16 @@ export function deployerStatements(config: DeploymentConfig): iam.PolicyStatemen
       resources: [`arn:${partition}:autoscaling:${region}:${account}:autoScalingGroup:*:autoScalingGroupName/pp-workers-*`],
     }),
     new iam.PolicyStatement({
-      sid: 'ManageWorkerLaunchTemplates',
-      actions: ['ec2:CreateLaunchTemplate', 'ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:DeleteLaunchTemplate', 'ec2:DeleteLaunchTemplateVersions'],
+      sid: 'CreateTaggedWorkerLaunchTemplates',
+      actions: ['ec2:CreateLaunchTemplate'],
       resources: [ec2Arn('launch-template')],
+      conditions: { StringEquals: { [`aws:RequestTag/${PROJECT_TAG_KEY}`]: STACK_NAMES.enclaveWorkers } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageWorkerLaunchTemplates',
+      actions: ['ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:DeleteLaunchTemplate', 'ec2:DeleteLaunchTemplateVersions'],
+      resources: [ec2Arn('launch-template')],
+      conditions: workerTemplates,
     }),
     new iam.PolicyStatement({
       sid: 'ReadWorkersAndTrails',

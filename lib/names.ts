@@ -17,6 +17,15 @@ export const STACK_NAMES = Object.freeze({
   relay: 'PpRelay',
 });
 
+/**
+ * The tag every EC2 resource of the NetworkStack (and every worker launch template) carries,
+ * valued with its stack's name. The deployer may change or delete only EC2 resources that
+ * carry it, and may create them only with it (review 14, finding 2).
+ */
+export const PROJECT_TAG_KEY = 'pp:stack';
+/** The EC2 resource types the NetworkStack creates, all tagged with PROJECT_TAG_KEY. */
+export const NETWORK_EC2_RESOURCE_TYPES = ['AWS::EC2::VPC', 'AWS::EC2::Subnet', 'AWS::EC2::RouteTable', 'AWS::EC2::SecurityGroup', 'AWS::EC2::VPCEndpoint', 'AWS::EC2::FlowLog'] as const;
+
 /** The role VPC Flow Logs assumes to write to CloudWatch Logs (not in any key policy). */
 export const FLOW_LOGS_ROLE_NAME = 'pp-vpc-flow-logs';
 /** The customer-managed policy holding the deployer's permissions. */

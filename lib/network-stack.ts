@@ -9,14 +9,14 @@
 // require the deployer to create functions and roles. Nothing is placed in the default
 // group (every group here is explicit and the endpoints admit only named groups), so it
 // reaches nothing; docs/infrastructure.md gives the one-time command that empties it.
-import { CfnOutput, Fn, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Fn, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { partitionOf } from '../protocol';
 import type { DeploymentConfig } from './deployment-config';
-import { arn, bucketNames, EXPORT_NAMES, FLOW_LOG_GROUP_NAME, FLOW_LOGS_ROLE_NAME, ROLE_NAMES, TABLE_NAMES } from './names';
+import { arn, bucketNames, EXPORT_NAMES, FLOW_LOG_GROUP_NAME, FLOW_LOGS_ROLE_NAME, NETWORK_EC2_RESOURCE_TYPES, PROJECT_TAG_KEY, ROLE_NAMES, STACK_NAMES, TABLE_NAMES } from './names';
 
 export interface NetworkStackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -183,6 +183,11 @@ export class NetworkStack extends Stack {
     for (const group of [this.workerSecurityGroup, this.gatewaySecurityGroup, this.kmsEndpointSecurityGroup, this.ec2EndpointSecurityGroup]) {
       (group.node.defaultChild as ec2.CfnSecurityGroup).addPropertyOverride('SecurityGroupEgress', [MATCH_NO_TRAFFIC]);
     }
+
+    // Every EC2 resource of this stack carries pp:stack=PpNetwork: the deployer may change or
+    // delete only EC2 resources so tagged, and create them only with the tag (not the log
+    // group: the deployer tags log groups with CloudFormation's own tags only).
+    Tags.of(this).add(PROJECT_TAG_KEY, STACK_NAMES.network, { includeResourceTypes: [...NETWORK_EC2_RESOURCE_TYPES] });
 
     // What the gateway and worker stacks need, under fixed export names (the only cross-stack
     // values; CloudFormation refuses to change an export while another stack imports it).

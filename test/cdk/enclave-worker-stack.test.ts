@@ -53,6 +53,11 @@ test('roll-out: two live generations (two releases) give two groups, and the gat
   expect(userDataOf(1)).toContain(`'${RELEASE_OBJECTS.keyArns('2026.12.04-1', 1)}'`);
 });
 
+test('project tag: each launch template carries pp:stack=PpEnclaveWorkers (the deployer changes no other launch template)', () => {
+  const template = onlyResourceOfType(t, 'AWS::EC2::LaunchTemplate').Properties;
+  expect(template.TagSpecifications).toEqual([{ ResourceType: 'launch-template', Tags: expect.arrayContaining([{ Key: 'pp:stack', Value: 'PpEnclaveWorkers' }]) }]);
+});
+
 test('Nitro Enclaves on: the launch template enables enclaves', () => {
   expect(data.EnclaveOptions).toEqual({ Enabled: true });
 });

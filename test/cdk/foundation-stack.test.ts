@@ -6,6 +6,8 @@ import {
   DEPLOYER_DENIED_KEY_ACTIONS,
   DEPLOYER_DENIED_NETWORK_ACTIONS,
   DEPLOYER_DENIED_SECRET_ACTIONS,
+  DEPLOYER_NETWORK_ACTIONS,
+  DEPLOYER_NETWORK_CHANGES,
   ENDPOINT_SERVICES,
 } from '../../lib/foundation-stack';
 import { bucketNames, FLOW_LOGS_ROLE_NAME, FLOW_LOG_GROUP_NAME, FUNCTION_NAMES, SECRET_NAMES, TABLE_NAMES } from '../../lib/names';
@@ -311,6 +313,47 @@ test('deployer handler permissions: what CloudFormation\'s LogGroup and VPC hand
   for (const sid of ['ManageFlowLogGroup', 'ManageFunctionAndApiLogGroups']) expect(asList(bySid(sid).Action)).toContain('logs:GetDataProtectionPolicy');
   const network = deployerStatements().filter((st) => st.Effect === 'Allow' && asList(st.Action).includes('ec2:DescribeNetworkAcls'));
   expect(network.map((st) => st.Condition)).toEqual([{ StringEquals: { 'aws:RequestedRegion': region } }]);
+});
+
+test('deployer network scope: EC2 creates need pp:stack=PpNetwork in the request and the tagged VPC; changes, deletions and re-tagging only tagged resources', () => {
+  const ec2 = (type: string) => `arn:aws:ec2:${region}:${account}:${type}/*`;
+  const st = deployerStatements();
+  const bySid = (sid: string) => st.find((x) => x.Sid === sid)!;
+  const tagged = (value: string | string[]) => ({ StringEquals: { 'aws:ResourceTag/pp:stack': value } });
+  // No EC2 call that changes something is allowed on "*" any more.
+  const allowedOnStar = st.filter((x) => x.Effect === 'Allow' && x.Resource === '*').flatMap((x) => asList(x.Action));
+  for (const action of DEPLOYER_NETWORK_ACTIONS.filter((a) => !a.startsWith('ec2:Describe'))) expect(allowedOnStar).not.toContain(action);
+  const creates: [string, string, string][] = [
+    ['CreateTaggedVpc', 'ec2:CreateVpc', 'vpc'],
+    ['CreateTaggedSubnet', 'ec2:CreateSubnet', 'subnet'],
+    ['CreateTaggedRouteTable', 'ec2:CreateRouteTable', 'route-table'],
+    ['CreateTaggedSecurityGroup', 'ec2:CreateSecurityGroup', 'security-group'],
+    ['CreateTaggedVpcEndpoint', 'ec2:CreateVpcEndpoint', 'vpc-endpoint'],
+    ['CreateTaggedVpcFlowLog', 'ec2:CreateFlowLogs', 'vpc-flow-log'],
+  ];
+  for (const [sid, action, type] of creates) {
+    expect(bySid(sid)).toEqual({ Sid: sid, Effect: 'Allow', Action: action, Resource: ec2(type), Condition: { StringEquals: { 'aws:RequestTag/pp:stack': 'PpNetwork' } } });
+  }
+  expect(bySid('CreateOnlyInsideTheProjectNetwork')).toMatchObject({
+    Action: creates.slice(1).map(([, action]) => action),
+    Resource: ['vpc', 'subnet', 'route-table', 'security-group'].map(ec2),
+    Condition: tagged('PpNetwork'),
+  });
+  const networkTypes = ['vpc', 'subnet', 'route-table', 'security-group', 'vpc-endpoint', 'vpc-flow-log'];
+  expect(bySid('ChangeOnlyTheProjectNetwork')).toMatchObject({ Action: [...DEPLOYER_NETWORK_CHANGES], Resource: networkTypes.map(ec2), Condition: tagged('PpNetwork') });
+  expect(bySid('RulesOfTaggedSecurityGroupsOnly')).toMatchObject({ Action: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupEgress'], Resource: ec2('security-group-rule') });
+  expect(bySid('TagOnlyWhenCreating')).toMatchObject({
+    Action: 'ec2:CreateTags',
+    Condition: { StringEquals: { 'ec2:CreateAction': ['CreateVpc', 'CreateSubnet', 'CreateRouteTable', 'CreateSecurityGroup', 'CreateVpcEndpoint', 'CreateFlowLogs', 'CreateLaunchTemplate', 'RunInstances'] } },
+  });
+  expect(bySid('RetagOnlyProjectResources')).toMatchObject({ Action: ['ec2:CreateTags', 'ec2:DeleteTags'], Resource: [...networkTypes, 'launch-template'].map(ec2), Condition: tagged(['PpNetwork', 'PpEnclaveWorkers']) });
+  expect(bySid('CreateTaggedWorkerLaunchTemplates')).toMatchObject({ Action: 'ec2:CreateLaunchTemplate', Condition: { StringEquals: { 'aws:RequestTag/pp:stack': 'PpEnclaveWorkers' } } });
+  expect(bySid('ManageWorkerLaunchTemplates')).toMatchObject({ Resource: ec2('launch-template'), Condition: tagged('PpEnclaveWorkers') });
+  // Every EC2 change of a network resource is granted only by the tag-conditioned statement (a rule's own ARN aside).
+  for (const action of DEPLOYER_NETWORK_CHANGES) {
+    const granting = st.filter((x) => x.Effect === 'Allow' && asList(x.Action).includes(action) && x.Resource !== ec2('security-group-rule'));
+    expect([action, granting.map((x) => x.Condition)]).toStrictEqual([action, [tagged('PpNetwork')]]);
+  }
 });
 
 test('deployer region: every Allow with Resource * is bounded to the deployment region (Route 53, a global service, aside)', () => {

@@ -2,7 +2,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { ROLE_NAMES } from '../../protocol';
 import { DYNAMODB_ENDPOINT_ACTIONS, EC2_ENDPOINT_ACTIONS, KMS_ENDPOINT_ACTIONS, MATCH_NO_TRAFFIC } from '../../lib/network-stack';
-import { bucketNames, EXPORT_NAMES, FLOW_LOG_GROUP_NAME, FLOW_LOGS_ROLE_NAME, TABLE_NAMES } from '../../lib/names';
+import { bucketNames, EXPORT_NAMES, FLOW_LOG_GROUP_NAME, FLOW_LOGS_ROLE_NAME, NETWORK_EC2_RESOURCE_TYPES, TABLE_NAMES } from '../../lib/names';
 import { EXAMPLE_CONFIG, resourcesOfType, synthesize, type Synthesized } from '../helpers/cdk';
 
 const { account, region } = EXAMPLE_CONFIG;
@@ -270,6 +270,15 @@ test('cross-stack values: the network exports exactly its subnets and two securi
     for (const o of Object.values((template.Outputs ?? {}) as Record<string, any>)) if (o.Export) expect(Object.values(EXPORT_NAMES)).toContain(o.Export.Name);
   }
   for (const template of [s.json.foundation, s.json.releaseKeys]) for (const o of Object.values((template.Outputs ?? {}) as Record<string, any>)) expect(o.Export).toBeUndefined();
+});
+
+test('project tag: every EC2 resource of the network carries pp:stack=PpNetwork (the deployer changes nothing else), the log group none of ours', () => {
+  const ec2Types = new Set(Object.values(t.Resources as Record<string, any>).map((r) => r.Type).filter((type: string) => type.startsWith('AWS::EC2::') && !/Ingress|Egress|Association/.test(type)));
+  expect([...ec2Types].sort()).toEqual([...NETWORK_EC2_RESOURCE_TYPES].sort());
+  for (const type of NETWORK_EC2_RESOURCE_TYPES) {
+    for (const [id, r] of Object.entries(resourcesOfType(t, type))) expect([id, r.Properties.Tags]).toEqual([id, expect.arrayContaining([{ Key: 'pp:stack', Value: 'PpNetwork' }])]);
+  }
+  for (const r of Object.values(resourcesOfType(t, 'AWS::Logs::LogGroup'))) expect(r.Properties.Tags).toBeUndefined();
 });
 
 test('snapshot: the NetworkStack template', () => {
