@@ -126,6 +126,9 @@ export const DEPLOYER_DENIED_NETWORK_ACTIONS = [
   'ec2:CreateTransitGatewayVpcAttachment',
   'ec2:AttachVpnGateway',
   'ec2:CreateCarrierGateway',
+  // An endpoint's policy, route tables and subnets are set when CloudFormation creates it;
+  // changing them later (an open S3 policy would be a way out) is an administrator's job.
+  'ec2:ModifyVpcEndpoint',
 ] as const;
 
 /** What could widen a frozen key: denied to the deployer here as well as by every key policy. */

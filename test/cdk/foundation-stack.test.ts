@@ -356,6 +356,12 @@ test('deployer network scope: EC2 creates need pp:stack=PpNetwork in the request
   }
 });
 
+test('deployer endpoints: ModifyVpcEndpoint is denied, so no deployed stack can open an endpoint policy or add route tables to it', () => {
+  const denied = deployerStatements().filter((st) => st.Effect === 'Deny' && asList(st.Action).includes('ec2:ModifyVpcEndpoint'));
+  expect(denied.map((st) => [st.Sid, st.Resource, st.Condition])).toEqual([['NeverOpenTheNetwork', '*', undefined]]);
+  expect(deployerStatements().filter((st) => st.Effect === 'Allow' && asList(st.Action).includes('ec2:ModifyVpcEndpoint'))).toEqual([]);
+});
+
 test('deployer region: every Allow with Resource * is bounded to the deployment region (Route 53, a global service, aside)', () => {
   const unbounded = deployerStatements().filter((x) => x.Effect === 'Allow' && x.Resource === '*' && x.Condition?.StringEquals?.['aws:RequestedRegion'] !== region);
   expect(unbounded).toEqual([{ Sid: 'PrivateDnsForInterfaceEndpoints', Effect: 'Allow', Action: 'route53:AssociateVPCWithHostedZone', Resource: '*' }]);
