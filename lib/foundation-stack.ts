@@ -209,6 +209,30 @@ export const DEPLOYER_FUNCTION_ACTIONS = [
   'lambda:ListTags',
 ] as const;
 
+/** The DNS Firewall's resource types (route53resolver ARNs; ids assigned at creation). */
+export const DNS_FIREWALL_ARN_TYPES = ['firewall-domain-list', 'firewall-rule-group', 'firewall-rule-group-association', 'firewall-config'] as const;
+
+/** What CloudFormation calls for the NetworkStack's DNS Firewall after creating it (update, read, delete, tags). */
+export const DEPLOYER_DNS_FIREWALL_ACTIONS = [
+  'route53resolver:GetFirewallDomainList',
+  'route53resolver:UpdateFirewallDomains',
+  'route53resolver:ListFirewallDomains',
+  'route53resolver:DeleteFirewallDomainList',
+  'route53resolver:GetFirewallRuleGroup',
+  'route53resolver:ListFirewallRules',
+  'route53resolver:CreateFirewallRule',
+  'route53resolver:UpdateFirewallRule',
+  'route53resolver:DeleteFirewallRule',
+  'route53resolver:DeleteFirewallRuleGroup',
+  'route53resolver:GetFirewallRuleGroupAssociation',
+  'route53resolver:UpdateFirewallRuleGroupAssociation',
+  'route53resolver:DisassociateFirewallRuleGroup',
+  'route53resolver:GetFirewallConfig',
+  'route53resolver:UpdateFirewallConfig',
+  'route53resolver:ListTagsForResource',
+  'route53resolver:UntagResource',
+] as const;
+
 /** What CloudFormation's AWS::Logs::LogGroup handlers call on a retained group (create, read, update; never delete). */
 export const DEPLOYER_LOG_GROUP_ACTIONS = [
   'logs:CreateLogGroup',
@@ -355,6 +379,11 @@ export class FoundationStack extends Stack {
           'route53:AssociateVPCWithHostedZone acts on the AWS-managed private zone of an interface endpoint, which has no ARN in this account. ' +
           'CloudWatch Logs\' log-delivery calls (HTTP API access logs) take no resource; bounded to this region. The other "*" statements are Denies.',
       ],
+      ...DNS_FIREWALL_ARN_TYPES.map((type): [string, string] => [
+        `arn:${partition}:route53resolver:${region}:${account}:${type}/*`,
+        'Route 53 Resolver assigns DNS Firewall ids at creation and supports no resource-tag condition on them: creates need the pp:stack=PpNetwork request tag; ' +
+          'updates, reads and deletes are bounded to this account\'s and region\'s DNS Firewall resources (run the project in a dedicated account)',
+      ]),
       [`${flowLogGroup}:*`, 'CloudWatch Logs authorizes log-group calls (CreateLogGroup, PutRetentionPolicy) on the group ARN with its ":*" suffix; this is the one flow-log group'],
       [arn.logGroup(account, region, '*'), 'logs:DescribeLogGroups cannot be scoped below the account and region; it reads names and settings only'],
       [`arn:${partition}:s3:::cdk-hnb659fds-assets-${account}-${region}/*`, 'Lambda reads each function\'s code bundle from the CDK bootstrap asset bucket (keys are content hashes) with the caller\'s permission; read only, that one bucket'],
@@ -485,6 +514,7 @@ export function deployerStatements(config: DeploymentConfig): iam.PolicyStatemen
   const functionLogGroups = Object.values(FUNCTION_NAMES).map((name) => arn.logGroup(account, region, `/aws/lambda/${name}`));
   const ownedLogGroups = [...functionLogGroups, arn.logGroup(account, region, API_ACCESS_LOG_GROUP_NAME)];
   const ec2Arn = (type: string) => `arn:${partition}:ec2:${region}:${account}:${type}/*`;
+  const resolverArn = (type: string) => `arn:${partition}:route53resolver:${region}:${account}:${type}/*`;
   const projectNetwork = { StringEquals: { [`aws:ResourceTag/${PROJECT_TAG_KEY}`]: STACK_NAMES.network } };
   const workerTemplates = { StringEquals: { [`aws:ResourceTag/${PROJECT_TAG_KEY}`]: STACK_NAMES.enclaveWorkers } };
   return [
@@ -550,6 +580,26 @@ export function deployerStatements(config: DeploymentConfig): iam.PolicyStatemen
       sid: 'ReadNetwork',
       // Describe* takes no resource; bounded to this region.
       actions: [...DEPLOYER_NETWORK_READS],
+      resources: ['*'],
+      conditions: inRegion,
+    }),
+    // The DNS Firewall (review 14 #4). Its resources take no resource-tag conditions: creates
+    // need the pp:stack tag; the rest are bounded to this account's and region's firewall ARNs.
+    new iam.PolicyStatement({
+      sid: 'CreateTaggedDnsFirewall',
+      actions: ['route53resolver:CreateFirewallDomainList', 'route53resolver:CreateFirewallRuleGroup', 'route53resolver:AssociateFirewallRuleGroup', 'route53resolver:TagResource'],
+      resources: DNS_FIREWALL_ARN_TYPES.filter((type) => type !== 'firewall-config').map(resolverArn),
+      conditions: { StringEquals: { [`aws:RequestTag/${PROJECT_TAG_KEY}`]: STACK_NAMES.network } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageDnsFirewall',
+      actions: [...DEPLOYER_DNS_FIREWALL_ACTIONS],
+      resources: DNS_FIREWALL_ARN_TYPES.map(resolverArn),
+    }),
+    new iam.PolicyStatement({
+      sid: 'ListDnsFirewall',
+      // List* take no resource; bounded to this region.
+      actions: ['route53resolver:ListFirewallConfigs', 'route53resolver:ListFirewallDomainLists', 'route53resolver:ListFirewallRuleGroups', 'route53resolver:ListFirewallRuleGroupAssociations'],
       resources: ['*'],
       conditions: inRegion,
     }),

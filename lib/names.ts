@@ -26,6 +26,9 @@ export const PROJECT_TAG_KEY = 'pp:stack';
 /** The EC2 resource types the NetworkStack creates, all tagged with PROJECT_TAG_KEY. */
 export const NETWORK_EC2_RESOURCE_TYPES = ['AWS::EC2::VPC', 'AWS::EC2::Subnet', 'AWS::EC2::RouteTable', 'AWS::EC2::SecurityGroup', 'AWS::EC2::VPCEndpoint', 'AWS::EC2::FlowLog'] as const;
 
+/** The DNS Firewall resources of the NetworkStack that take tags, also tagged with PROJECT_TAG_KEY. */
+export const NETWORK_DNS_FIREWALL_RESOURCE_TYPES = ['AWS::Route53Resolver::FirewallDomainList', 'AWS::Route53Resolver::FirewallRuleGroup', 'AWS::Route53Resolver::FirewallRuleGroupAssociation'] as const;
+
 /** The role VPC Flow Logs assumes to write to CloudWatch Logs (not in any key policy). */
 export const FLOW_LOGS_ROLE_NAME = 'pp-vpc-flow-logs';
 /** The customer-managed policy holding the deployer's permissions. */

@@ -362,6 +362,19 @@ test('deployer endpoints: ModifyVpcEndpoint is denied, so no deployed stack can 
   expect(deployerStatements().filter((st) => st.Effect === 'Allow' && asList(st.Action).includes('ec2:ModifyVpcEndpoint'))).toEqual([]);
 });
 
+test('deployer DNS firewall: creates only with pp:stack=PpNetwork, the rest on this account\'s and region\'s firewall resources, no wildcard action', () => {
+  const resolver = (type: string) => `arn:aws:route53resolver:${region}:${account}:${type}/*`;
+  const bySid = (sid: string) => deployerStatements().find((st) => st.Sid === sid)!;
+  expect(bySid('CreateTaggedDnsFirewall')).toMatchObject({
+    Action: ['route53resolver:CreateFirewallDomainList', 'route53resolver:CreateFirewallRuleGroup', 'route53resolver:AssociateFirewallRuleGroup', 'route53resolver:TagResource'],
+    Resource: ['firewall-domain-list', 'firewall-rule-group', 'firewall-rule-group-association'].map(resolver),
+    Condition: { StringEquals: { 'aws:RequestTag/pp:stack': 'PpNetwork' } },
+  });
+  expect(bySid('ManageDnsFirewall').Resource).toEqual(['firewall-domain-list', 'firewall-rule-group', 'firewall-rule-group-association', 'firewall-config'].map(resolver));
+  const resolverActions = deployerStatements().filter((st) => st.Effect === 'Allow').flatMap((st) => asList(st.Action)).filter((a: string) => a.startsWith('route53resolver:'));
+  for (const a of resolverActions) expect(a).toMatch(/^route53resolver:[A-Za-z]+Firewall|^route53resolver:(TagResource|UntagResource|ListTagsForResource)$/);
+});
+
 test('deployer region: every Allow with Resource * is bounded to the deployment region (Route 53, a global service, aside)', () => {
   const unbounded = deployerStatements().filter((x) => x.Effect === 'Allow' && x.Resource === '*' && x.Condition?.StringEquals?.['aws:RequestedRegion'] !== region);
   expect(unbounded).toEqual([{ Sid: 'PrivateDnsForInterfaceEndpoints', Effect: 'Allow', Action: 'route53:AssociateVPCWithHostedZone', Resource: '*' }]);

@@ -272,6 +272,25 @@ test('cross-stack values: the network exports exactly its subnets and two securi
   for (const template of [s.json.foundation, s.json.releaseKeys]) for (const o of Object.values((template.Outputs ?? {}) as Record<string, any>)) expect(o.Export).toBeUndefined();
 });
 
+test('DNS firewall: the VPC resolves only the KMS, S3 (and bucket), DynamoDB and EC2 regional names; every other name is blocked, and the firewall fails closed', () => {
+  const vpcRef = { Ref: Object.keys(resourcesOfType(t, 'AWS::EC2::VPC'))[0] };
+  const lists = Object.entries(resourcesOfType(t, 'AWS::Route53Resolver::FirewallDomainList'));
+  const listId = (domains: string[]) => ({ 'Fn::GetAtt': [lists.find(([, r]) => JSON.stringify(r.Properties.Domains) === JSON.stringify(domains))![0], 'Id'] });
+  expect(lists.map(([, r]) => r.Properties.Domains)).toEqual([
+    [`kms.${region}.amazonaws.com`, `s3.${region}.amazonaws.com`, `*.s3.${region}.amazonaws.com`, `dynamodb.${region}.amazonaws.com`, `ec2.${region}.amazonaws.com`],
+    ['*'],
+  ]);
+  const groups = Object.entries(resourcesOfType(t, 'AWS::Route53Resolver::FirewallRuleGroup'));
+  expect(groups).toHaveLength(1);
+  expect(groups[0]![1].Properties.FirewallRules).toEqual([
+    { Priority: 100, Action: 'ALLOW', FirewallDomainListId: listId(lists[0]![1].Properties.Domains) },
+    { Priority: 200, Action: 'BLOCK', BlockResponse: 'NXDOMAIN', FirewallDomainListId: listId(['*']) },
+  ]);
+  const associations = Object.values(resourcesOfType(t, 'AWS::Route53Resolver::FirewallRuleGroupAssociation'));
+  expect(associations.map((r) => [r.Properties.VpcId, r.Properties.FirewallRuleGroupId])).toEqual([[vpcRef, { 'Fn::GetAtt': [groups[0]![0], 'Id'] }]]);
+  expect(Object.values(resourcesOfType(t, 'AWS::Route53Resolver::FirewallConfig')).map((r) => r.Properties)).toEqual([{ ResourceId: vpcRef, FirewallFailOpen: 'DISABLED' }]);
+});
+
 test('project tag: every EC2 resource of the network carries pp:stack=PpNetwork (the deployer changes nothing else), the log group none of ours', () => {
   const ec2Types = new Set(Object.values(t.Resources as Record<string, any>).map((r) => r.Type).filter((type: string) => type.startsWith('AWS::EC2::') && !/Ingress|Egress|Association/.test(type)));
   expect([...ec2Types].sort()).toEqual([...NETWORK_EC2_RESOURCE_TYPES].sort());
