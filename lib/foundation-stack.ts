@@ -376,7 +376,7 @@ export class FoundationStack extends Stack {
         '*',
         'kms:CreateKey has no resource until the key exists: conditions pin key spec, usage, AWS_KMS origin, single region and this region. ' +
           'Every Describe* takes no resource: bounded to this region (the EC2 calls that change something are scoped by the pp:stack tag, below). ' +
-          'route53:AssociateVPCWithHostedZone acts on the AWS-managed private zone of an interface endpoint, which has no ARN in this account. ' +
+          'route53:AssociateVPCWithHostedZone acts on the AWS-managed private zone of an interface endpoint, which has no ARN in this account; only for VPCs of this region (route53:VPCs). ' +
           'CloudWatch Logs\' log-delivery calls (HTTP API access logs) take no resource; bounded to this region. The other "*" statements are Denies.',
       ],
       ...DNS_FIREWALL_ARN_TYPES.map((type): [string, string] => [
@@ -607,9 +607,12 @@ export function deployerStatements(config: DeploymentConfig): iam.PolicyStatemen
       sid: 'PrivateDnsForInterfaceEndpoints',
       // An interface endpoint with private DNS associates the VPC with the service's
       // AWS-managed private hosted zone (not in this account, no ARN to name). Route 53 is
-      // global, so no region condition.
+      // global, so no aws:RequestedRegion; route53:VPCs (documented format
+      // "VPCId=<vpc-id>,VPCRegion=<region>") bounds it to VPCs of this region. Whether the
+      // caller needs it at all is for smoke:aws to show (review 14 #5).
       actions: ['route53:AssociateVPCWithHostedZone'],
       resources: ['*'],
+      conditions: { 'ForAllValues:StringLike': { 'route53:VPCs': `VPCId=*,VPCRegion=${region}` }, Null: { 'route53:VPCs': 'false' } },
     }),
     new iam.PolicyStatement({
       sid: 'ManageFlowLogGroup',

@@ -375,9 +375,17 @@ test('deployer DNS firewall: creates only with pp:stack=PpNetwork, the rest on t
   for (const a of resolverActions) expect(a).toMatch(/^route53resolver:[A-Za-z]+Firewall|^route53resolver:(TagResource|UntagResource|ListTagsForResource)$/);
 });
 
-test('deployer region: every Allow with Resource * is bounded to the deployment region (Route 53, a global service, aside)', () => {
+test('deployer region: every Allow with Resource * is bounded to the deployment region (Route 53, a global service, by route53:VPCs)', () => {
   const unbounded = deployerStatements().filter((x) => x.Effect === 'Allow' && x.Resource === '*' && x.Condition?.StringEquals?.['aws:RequestedRegion'] !== region);
-  expect(unbounded).toEqual([{ Sid: 'PrivateDnsForInterfaceEndpoints', Effect: 'Allow', Action: 'route53:AssociateVPCWithHostedZone', Resource: '*' }]);
+  expect(unbounded).toEqual([
+    {
+      Sid: 'PrivateDnsForInterfaceEndpoints',
+      Effect: 'Allow',
+      Action: 'route53:AssociateVPCWithHostedZone',
+      Resource: '*',
+      Condition: { 'ForAllValues:StringLike': { 'route53:VPCs': `VPCId=*,VPCRegion=${region}` }, Null: { 'route53:VPCs': 'false' } },
+    },
+  ]);
 });
 
 test('snapshot: the FoundationStack template', () => {
