@@ -17,6 +17,7 @@ import {
   arn,
   AUDIT_TRAIL_NAME,
   bucketNames,
+  DEPLOY_OPERATOR_POLICY_NAME,
   DEPLOYER_POLICY_NAME,
   FLOW_LOG_GROUP_NAME,
   FLOW_LOGS_ROLE_NAME,
@@ -371,6 +372,24 @@ export class FoundationStack extends Stack {
     });
     const partition = partitionOf(region);
     const ec2Arn = (type: string) => `arn:${partition}:ec2:${region}:${account}:${type}/*`;
+
+    // The caller's side (review 14 #6): attached by an administrator to the CI or operator
+    // principal that runs `cdk deploy --exclusively … --role-arn …pp-deployer`. It may pass
+    // the deployer only to CloudFormation, change only the deployer's stacks and only as the
+    // deployer, never import a KMS key, and never delete a stack.
+    const operatorPolicy = new iam.ManagedPolicy(this, 'DeployOperatorPolicy', {
+      managedPolicyName: DEPLOY_OPERATOR_POLICY_NAME,
+      description: 'For whoever deploys the stacks run as pp-deployer: change sets on those stacks only, only as pp-deployer, no KMS key imports, no stack deletion',
+      statements: deployOperatorStatements(config),
+    });
+    Validations.of(operatorPolicy).acknowledge(
+      ...[...DEPLOYER_STACKS, 'CDKToolkit'].map((stack) => ({
+        id: `AwsSolutions-IAM5[Resource::arn:${partition}:cloudformation:${region}:${account}:stack/${stack}/*]`,
+        reason: 'CloudFormation appends a stack id assigned at creation to the stack ARN; the stack name is fixed (CDKToolkit: read only, for the CLI\'s bootstrap lookup)',
+      })),
+      { id: `AwsSolutions-IAM5[Resource::arn:${partition}:s3:::cdk-hnb659fds-assets-${account}-${region}/*]`, reason: 'the CLI uploads templates and Lambda bundles (keys are content hashes) to the one CDK bootstrap asset bucket' },
+    );
+
     const deployerWildcards: [string, string][] = [
       [
         '*',
@@ -494,6 +513,83 @@ export class FoundationStack extends Stack {
     acknowledge(this.rotation, logWriterRoute, routeReason);
     acknowledge(this.publisher, logWriterRoute, routeReason);
   }
+}
+
+/** The stacks CloudFormation deploys as pp-deployer (not the foundation: an administrator's; not the relay: another party's). */
+export const DEPLOYER_STACKS = [STACK_NAMES.network, STACK_NAMES.releaseKeys, STACK_NAMES.transparency, STACK_NAMES.gateway, STACK_NAMES.enclaveWorkers] as const;
+
+/** What the CDK CLI calls on a stack to deploy it through a change set, and to read it back. */
+export const DEPLOY_OPERATOR_STACK_ACTIONS = [
+  'cloudformation:DescribeStacks',
+  'cloudformation:DescribeStackEvents',
+  'cloudformation:DescribeStackResources',
+  'cloudformation:ListStackResources',
+  'cloudformation:GetTemplate',
+  'cloudformation:GetTemplateSummary',
+  'cloudformation:DescribeChangeSet',
+  'cloudformation:ListChangeSets',
+  'cloudformation:ExecuteChangeSet',
+  'cloudformation:DeleteChangeSet',
+  'cloudformation:UpdateTerminationProtection',
+] as const;
+
+/**
+ * The deploy operator's permissions (pp-deploy-operator): pass pp-deployer to CloudFormation
+ * only; create change sets only on the deployer's stacks and only with pp-deployer as their
+ * role; explicitly never a change set that imports a KMS key (an import followed by a removal
+ * would retire a released key outside the record), never one without pp-deployer.
+ */
+export function deployOperatorStatements(config: DeploymentConfig): iam.PolicyStatement[] {
+  const { account, region } = config;
+  const partition = partitionOf(region);
+  const deployerRole = arn.role(account, region, ROLE_NAMES.deployer);
+  const stackArn = (name: string) => `arn:${partition}:cloudformation:${region}:${account}:stack/${name}/*`;
+  const stacks = DEPLOYER_STACKS.map(stackArn);
+  return [
+    new iam.PolicyStatement({
+      sid: 'PassDeployerToCloudFormationOnly',
+      actions: ['iam:PassRole'],
+      resources: [deployerRole],
+      conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ChangeSetsOnDeployerStacksAsDeployer',
+      actions: ['cloudformation:CreateChangeSet'],
+      resources: stacks,
+      conditions: { StringEquals: { 'cloudformation:RoleArn': deployerRole } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'DeployAndReadDeployerStacks',
+      // No DeleteStack, CreateStack, UpdateStack or SetStackPolicy: deploys go through change sets run as the deployer.
+      actions: [...DEPLOY_OPERATOR_STACK_ACTIONS],
+      // CloudFormation authorizes all of these, change-set calls included, on the stack.
+      resources: stacks,
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadBootstrapStack',
+      actions: ['cloudformation:DescribeStacks'],
+      resources: [stackArn('CDKToolkit')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'UploadToBootstrapAssets',
+      actions: ['s3:PutObject', 's3:GetObject', 's3:GetBucketLocation', 's3:ListBucket'],
+      resources: [`arn:${partition}:s3:::cdk-hnb659fds-assets-${account}-${region}`, `arn:${partition}:s3:::cdk-hnb659fds-assets-${account}-${region}/*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'NeverImportAKey',
+      effect: iam.Effect.DENY,
+      actions: ['cloudformation:CreateChangeSet'],
+      resources: ['*'],
+      conditions: { 'ForAnyValue:StringLike': { 'cloudformation:ImportResourceTypes': ['AWS::KMS::Key', 'AWS::KMS::*'] } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'NeverDeployTheseStacksAsAnyoneElse',
+      effect: iam.Effect.DENY,
+      actions: ['cloudformation:CreateChangeSet'],
+      resources: stacks,
+      conditions: { StringNotEquals: { 'cloudformation:RoleArn': deployerRole } },
+    }),
+  ];
 }
 
 /**

@@ -33,6 +33,8 @@ export const NETWORK_DNS_FIREWALL_RESOURCE_TYPES = ['AWS::Route53Resolver::Firew
 export const FLOW_LOGS_ROLE_NAME = 'pp-vpc-flow-logs';
 /** The customer-managed policy holding the deployer's permissions. */
 export const DEPLOYER_POLICY_NAME = 'pp-deployer-permissions';
+/** The customer-managed policy an administrator attaches to whoever runs `cdk deploy --role-arn …pp-deployer` (CI, operators). */
+export const DEPLOY_OPERATOR_POLICY_NAME = 'pp-deploy-operator';
 /** The Lambda functions of our account; each runs as the role of the same name. */
 export const FUNCTION_NAMES = Object.freeze({
   rotation: 'pp-issuer-rotation',

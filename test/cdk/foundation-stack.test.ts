@@ -375,6 +375,46 @@ test('deployer DNS firewall: creates only with pp:stack=PpNetwork, the rest on t
   for (const a of resolverActions) expect(a).toMatch(/^route53resolver:[A-Za-z]+Firewall|^route53resolver:(TagResource|UntagResource|ListTagsForResource)$/);
 });
 
+test('deploy operator: passes pp-deployer only to CloudFormation, change sets only on the deployer\'s stacks and only as pp-deployer, never a KMS key import, no stack deletion', () => {
+  const policies = Object.values(resourcesOfType(s.json.foundation, 'AWS::IAM::ManagedPolicy')).filter((p) => p.Properties.ManagedPolicyName === 'pp-deploy-operator');
+  expect(policies).toHaveLength(1);
+  const props = policies[0]!.Properties;
+  // Attached by an administrator to the CI or operator principal, to no role here.
+  expect([props.Roles, props.Users, props.Groups]).toEqual([undefined, undefined, undefined]);
+  const st = props.PolicyDocument.Statement as any[];
+  const bySid = (sid: string) => st.find((x) => x.Sid === sid);
+  const deployer = `arn:aws:iam::${account}:role/${ROLE_NAMES.deployer}`;
+  const stacks = ['PpNetwork', 'PpReleaseKeys', 'PpTransparency', 'PpGateway', 'PpEnclaveWorkers'].map((n) => `arn:aws:cloudformation:${region}:${account}:stack/${n}/*`);
+  expect(bySid('PassDeployerToCloudFormationOnly')).toEqual({
+    Sid: 'PassDeployerToCloudFormationOnly',
+    Effect: 'Allow',
+    Action: 'iam:PassRole',
+    Resource: deployer,
+    Condition: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+  });
+  expect(bySid('ChangeSetsOnDeployerStacksAsDeployer')).toEqual({
+    Sid: 'ChangeSetsOnDeployerStacksAsDeployer',
+    Effect: 'Allow',
+    Action: 'cloudformation:CreateChangeSet',
+    Resource: stacks,
+    Condition: { StringEquals: { 'cloudformation:RoleArn': deployer } },
+  });
+  expect(bySid('NeverImportAKey')).toEqual({
+    Sid: 'NeverImportAKey',
+    Effect: 'Deny',
+    Action: 'cloudformation:CreateChangeSet',
+    Resource: '*',
+    Condition: { 'ForAnyValue:StringLike': { 'cloudformation:ImportResourceTypes': ['AWS::KMS::Key', 'AWS::KMS::*'] } },
+  });
+  expect(bySid('NeverDeployTheseStacksAsAnyoneElse')).toMatchObject({ Effect: 'Deny', Action: 'cloudformation:CreateChangeSet', Resource: stacks, Condition: { StringNotEquals: { 'cloudformation:RoleArn': deployer } } });
+  // The foundation and the relay are not among its stacks; no stack is ever deleted, created or updated directly, and no stack policy set.
+  const allowed = st.filter((x) => x.Effect === 'Allow');
+  for (const x of allowed) for (const r of asList(x.Resource)) expect(r).not.toMatch(/stack\/(PpFoundation|PpRelay)\//);
+  const actions = allowed.flatMap((x) => asList(x.Action));
+  for (const a of ['cloudformation:DeleteStack', 'cloudformation:CreateStack', 'cloudformation:UpdateStack', 'cloudformation:SetStackPolicy']) expect(actions).not.toContain(a);
+  expect(actions.filter((a: string) => a.startsWith('iam:'))).toEqual(['iam:PassRole']);
+});
+
 test('deployer region: every Allow with Resource * is bounded to the deployment region (Route 53, a global service, by route53:VPCs)', () => {
   const unbounded = deployerStatements().filter((x) => x.Effect === 'Allow' && x.Resource === '*' && x.Condition?.StringEquals?.['aws:RequestedRegion'] !== region);
   expect(unbounded).toEqual([
