@@ -194,6 +194,18 @@ export class EnclaveWorkerStack extends Stack {
         notResources: [this.releaseBucket.arnForObjects(`${RELEASE_OBJECTS.publisherPrefix}*`), this.releaseBucket.arnForObjects(`${RELEASE_OBJECTS.modelOwnerPrefix}*`)],
       }),
     );
+    // The worker role reads releases only from inside the VPC (review 14 #9): its credentials
+    // live on the untrusted parent, and taken elsewhere they fetch nothing here.
+    this.releaseBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'WorkerReadsOnlyThroughTheS3Endpoint',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: [this.releaseBucket.arnForObjects('*')],
+        conditions: { StringEquals: { 'aws:PrincipalArn': roleArn(ROLE_NAMES.worker) }, StringNotEquals: { 'aws:SourceVpce': Fn.importValue(EXPORT_NAMES.s3EndpointId) } },
+      }),
+    );
     Validations.of(this.releaseBucket).acknowledge({
       id: 'AwsSolutions-S1',
       reason:

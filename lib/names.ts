@@ -91,6 +91,7 @@ export const EXPORT_NAMES = Object.freeze({
   isolatedSubnetIds: 'pp-network-isolated-subnet-ids',
   workerSecurityGroupId: 'pp-network-worker-security-group-id',
   gatewaySecurityGroupId: 'pp-network-gateway-security-group-id',
+  s3EndpointId: 'pp-network-s3-endpoint-id',
   logSigningKeySecretArn: 'pp-transparency-log-signing-key-secret-arn',
 });
 

@@ -229,6 +229,8 @@ export class NetworkStack extends Stack {
       ['IsolatedSubnetIds', EXPORT_NAMES.isolatedSubnetIds, Fn.join(',', this.vpc.isolatedSubnets.map((subnet) => subnet.subnetId))],
       ['WorkerSecurityGroupId', EXPORT_NAMES.workerSecurityGroupId, this.workerSecurityGroup.securityGroupId],
       ['GatewaySecurityGroupId', EXPORT_NAMES.gatewaySecurityGroupId, this.gatewaySecurityGroup.securityGroupId],
+      // The release bucket admits the worker role's reads only through this endpoint (aws:SourceVpce).
+      ['S3EndpointId', EXPORT_NAMES.s3EndpointId, this.s3Endpoint.vpcEndpointId],
     ];
     for (const [id, exportName, value] of exports) new CfnOutput(this, id, { value, exportName });
   }

@@ -261,9 +261,9 @@ test('no custom resources: the default security group is left to the documented 
   for (const r of Object.values(t.Resources as Record<string, any>)) expect(r.Type).not.toMatch(/^Custom::|^AWS::CloudFormation::CustomResource$/);
 });
 
-test('cross-stack values: the network exports exactly its subnets and two security groups, under fixed names; foundation and keys export and import nothing', () => {
+test('cross-stack values: the network exports exactly its subnets, two security groups and the S3 endpoint id, under fixed names; foundation and keys export and import nothing', () => {
   const exported = Object.values(t.Outputs as Record<string, any>).filter((o) => o.Export).map((o) => o.Export.Name);
-  expect(exported.sort()).toEqual([EXPORT_NAMES.isolatedSubnetIds, EXPORT_NAMES.workerSecurityGroupId, EXPORT_NAMES.gatewaySecurityGroupId].sort());
+  expect(exported.sort()).toEqual([EXPORT_NAMES.isolatedSubnetIds, EXPORT_NAMES.workerSecurityGroupId, EXPORT_NAMES.gatewaySecurityGroupId, EXPORT_NAMES.s3EndpointId].sort());
   for (const template of [s.json.foundation, s.json.network, s.json.releaseKeys]) {
     expect(JSON.stringify(template)).not.toContain('Fn::ImportValue');
     // No automatic (CDK-generated) export: every export is one of the fixed names.
