@@ -19,14 +19,14 @@
 // runs the enclave in production mode (`--enclave-cid 16`, never `--debug-mode`) and the
 // parent proxy, and a watchdog that powers the instance off if the enclave stops (the
 // launch template makes shutdown terminate, so Auto Scaling's EC2 health check replaces it).
-import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { DeploymentConfig } from './deployment-config';
-import { arn, bucketNames, EXPORT_NAMES, RELEASE_OBJECTS, ROLE_NAMES, workerGroupName } from './names';
+import { arn, bucketNames, EXPORT_NAMES, PROJECT_TAG_KEY, RELEASE_OBJECTS, ROLE_NAMES, STACK_NAMES, workerGroupName } from './names';
 
 export interface EnclaveWorkerStackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -194,6 +194,18 @@ export class EnclaveWorkerStack extends Stack {
         notResources: [this.releaseBucket.arnForObjects(`${RELEASE_OBJECTS.publisherPrefix}*`), this.releaseBucket.arnForObjects(`${RELEASE_OBJECTS.modelOwnerPrefix}*`)],
       }),
     );
+    // The worker role reads releases only from inside the VPC (review 14 #9): its credentials
+    // live on the untrusted parent, and taken elsewhere they fetch nothing here.
+    this.releaseBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'WorkerReadsOnlyThroughTheS3Endpoint',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: [this.releaseBucket.arnForObjects('*')],
+        conditions: { StringEquals: { 'aws:PrincipalArn': roleArn(ROLE_NAMES.worker) }, StringNotEquals: { 'aws:SourceVpce': Fn.importValue(EXPORT_NAMES.s3EndpointId) } },
+      }),
+    );
     Validations.of(this.releaseBucket).acknowledge({
       id: 'AwsSolutions-S1',
       reason:
@@ -232,6 +244,9 @@ export class EnclaveWorkerStack extends Stack {
         instanceProfile,
         userData: ec2.UserData.custom(workerUserData(config, spec)),
       });
+      // The deployer changes or deletes only launch templates tagged pp:stack=PpEnclaveWorkers
+      // (CDK copies the tag to the instances and volumes the template launches).
+      Tags.of(launchTemplate).add(PROJECT_TAG_KEY, STACK_NAMES.enclaveWorkers);
       const group = new autoscaling.CfnAutoScalingGroup(scopeOfGroup, 'Group', {
         autoScalingGroupName: spec.name,
         launchTemplate: { launchTemplateId: launchTemplate.launchTemplateId!, version: launchTemplate.latestVersionNumber },

@@ -17,14 +17,17 @@ import {
   arn,
   AUDIT_TRAIL_NAME,
   bucketNames,
+  DEPLOY_OPERATOR_POLICY_NAME,
   DEPLOYER_POLICY_NAME,
   FLOW_LOG_GROUP_NAME,
   FLOW_LOGS_ROLE_NAME,
   FUNCTION_NAMES,
+  PROJECT_TAG_KEY,
   RELEASE_OBJECTS,
   ROLE_NAMES,
   SCHEDULE_NAMES,
   SECRET_NAMES,
+  STACK_NAMES,
   TABLE_NAMES,
 } from './names';
 
@@ -32,19 +35,36 @@ export interface FoundationStackProps extends StackProps {
   readonly config: DeploymentConfig;
 }
 
-/** EC2 calls CloudFormation makes for the NetworkStack (create, update, delete, read back). */
-export const DEPLOYER_NETWORK_ACTIONS = [
-  'ec2:CreateVpc',
+/**
+ * EC2 creates CloudFormation makes for the NetworkStack, each with the resource type it
+ * creates: allowed only with the pp:stack=PpNetwork tag in the request, and (but CreateVpc)
+ * only inside a VPC, subnets, route tables and security groups that carry it.
+ */
+export const DEPLOYER_NETWORK_CREATES = {
+  'ec2:CreateVpc': 'vpc',
+  'ec2:CreateSubnet': 'subnet',
+  'ec2:CreateRouteTable': 'route-table',
+  'ec2:CreateSecurityGroup': 'security-group',
+  'ec2:CreateVpcEndpoint': 'vpc-endpoint',
+  'ec2:CreateFlowLogs': 'vpc-flow-log',
+} as const;
+
+/** The EC2 resource types of the NetworkStack (all tagged pp:stack=PpNetwork). */
+export const NETWORK_EC2_ARN_TYPES = ['vpc', 'subnet', 'route-table', 'security-group', 'vpc-endpoint', 'vpc-flow-log'] as const;
+
+/**
+ * EC2 changes and deletions CloudFormation makes for the NetworkStack: only on resources
+ * tagged pp:stack=PpNetwork. No ModifyVpcEndpoint: an endpoint's policy, route tables or
+ * subnets change only by an administrator (it is denied to the deployer, review 14 #3).
+ */
+export const DEPLOYER_NETWORK_CHANGES = [
   'ec2:DeleteVpc',
   'ec2:ModifyVpcAttribute',
-  'ec2:CreateSubnet',
   'ec2:DeleteSubnet',
   'ec2:ModifySubnetAttribute',
-  'ec2:CreateRouteTable',
   'ec2:DeleteRouteTable',
   'ec2:AssociateRouteTable',
   'ec2:DisassociateRouteTable',
-  'ec2:CreateSecurityGroup',
   'ec2:DeleteSecurityGroup',
   'ec2:AuthorizeSecurityGroupIngress',
   'ec2:AuthorizeSecurityGroupEgress',
@@ -52,17 +72,18 @@ export const DEPLOYER_NETWORK_ACTIONS = [
   'ec2:RevokeSecurityGroupEgress',
   'ec2:UpdateSecurityGroupRuleDescriptionsIngress',
   'ec2:UpdateSecurityGroupRuleDescriptionsEgress',
-  'ec2:CreateVpcEndpoint',
-  'ec2:ModifyVpcEndpoint',
   'ec2:DeleteVpcEndpoints',
-  'ec2:CreateFlowLogs',
   'ec2:DeleteFlowLogs',
-  'ec2:CreateTags',
-  'ec2:DeleteTags',
+] as const;
+
+/** EC2 reads CloudFormation's handlers make (take no resource; bounded to the region). */
+export const DEPLOYER_NETWORK_READS = [
   'ec2:DescribeAccountAttributes',
   'ec2:DescribeAvailabilityZones',
   'ec2:DescribeFlowLogs',
   'ec2:DescribeManagedPrefixLists',
+  // AWS::EC2::VPC's read handler reads DefaultNetworkAcl (review 14, finding 1).
+  'ec2:DescribeNetworkAcls',
   'ec2:DescribeNetworkInterfaces',
   'ec2:DescribePrefixLists',
   'ec2:DescribeRouteTables',
@@ -75,6 +96,15 @@ export const DEPLOYER_NETWORK_ACTIONS = [
   'ec2:DescribeVpcEndpoints',
   'ec2:DescribeVpcs',
 ] as const;
+
+/** Every EC2 call CloudFormation makes for the NetworkStack (create, change, tag, delete, read back). */
+export const DEPLOYER_NETWORK_ACTIONS = [
+  ...Object.keys(DEPLOYER_NETWORK_CREATES),
+  ...DEPLOYER_NETWORK_CHANGES,
+  'ec2:CreateTags',
+  'ec2:DeleteTags',
+  ...DEPLOYER_NETWORK_READS,
+] as readonly string[];
 
 /**
  * The only services the NetworkStack makes endpoints for. EC2 joined with #15: the gateway
@@ -97,6 +127,9 @@ export const DEPLOYER_DENIED_NETWORK_ACTIONS = [
   'ec2:CreateTransitGatewayVpcAttachment',
   'ec2:AttachVpnGateway',
   'ec2:CreateCarrierGateway',
+  // An endpoint's policy, route tables and subnets are set when CloudFormation creates it;
+  // changing them later (an open S3 policy would be a way out) is an administrator's job.
+  'ec2:ModifyVpcEndpoint',
 ] as const;
 
 /** What could widen a frozen key: denied to the deployer here as well as by every key policy. */
@@ -175,6 +208,39 @@ export const DEPLOYER_FUNCTION_ACTIONS = [
   'lambda:TagResource',
   'lambda:UntagResource',
   'lambda:ListTags',
+] as const;
+
+/** The DNS Firewall's resource types (route53resolver ARNs; ids assigned at creation). */
+export const DNS_FIREWALL_ARN_TYPES = ['firewall-domain-list', 'firewall-rule-group', 'firewall-rule-group-association', 'firewall-config'] as const;
+
+/** What CloudFormation calls for the NetworkStack's DNS Firewall after creating it (update, read, delete, tags). */
+export const DEPLOYER_DNS_FIREWALL_ACTIONS = [
+  'route53resolver:GetFirewallDomainList',
+  'route53resolver:UpdateFirewallDomains',
+  'route53resolver:ListFirewallDomains',
+  'route53resolver:DeleteFirewallDomainList',
+  'route53resolver:GetFirewallRuleGroup',
+  'route53resolver:ListFirewallRules',
+  'route53resolver:CreateFirewallRule',
+  'route53resolver:UpdateFirewallRule',
+  'route53resolver:DeleteFirewallRule',
+  'route53resolver:DeleteFirewallRuleGroup',
+  'route53resolver:GetFirewallRuleGroupAssociation',
+  'route53resolver:UpdateFirewallRuleGroupAssociation',
+  'route53resolver:DisassociateFirewallRuleGroup',
+  'route53resolver:GetFirewallConfig',
+  'route53resolver:UpdateFirewallConfig',
+  'route53resolver:ListTagsForResource',
+  'route53resolver:UntagResource',
+] as const;
+
+/** What CloudFormation's AWS::Logs::LogGroup handlers call on a retained group (create, read, update; never delete). */
+export const DEPLOYER_LOG_GROUP_ACTIONS = [
+  'logs:CreateLogGroup',
+  'logs:PutRetentionPolicy',
+  'logs:ListTagsForResource',
+  'logs:ListTagsLogGroup',
+  'logs:GetDataProtectionPolicy',
 ] as const;
 
 /** The worker groups: Auto Scaling groups named pp-workers-*, their launch templates. */
@@ -306,15 +372,37 @@ export class FoundationStack extends Stack {
     });
     const partition = partitionOf(region);
     const ec2Arn = (type: string) => `arn:${partition}:ec2:${region}:${account}:${type}/*`;
+
+    // The caller's side (review 14 #6): attached by an administrator to the CI or operator
+    // principal that runs `cdk deploy --exclusively … --role-arn …pp-deployer`. It may pass
+    // the deployer only to CloudFormation, change only the deployer's stacks and only as the
+    // deployer, never import a KMS key, and never delete a stack.
+    const operatorPolicy = new iam.ManagedPolicy(this, 'DeployOperatorPolicy', {
+      managedPolicyName: DEPLOY_OPERATOR_POLICY_NAME,
+      description: 'For whoever deploys the stacks run as pp-deployer: change sets on those stacks only, only as pp-deployer, no KMS key imports, no stack deletion',
+      statements: deployOperatorStatements(config),
+    });
+    Validations.of(operatorPolicy).acknowledge(
+      ...[...DEPLOYER_STACKS, 'CDKToolkit'].map((stack) => ({
+        id: `AwsSolutions-IAM5[Resource::arn:${partition}:cloudformation:${region}:${account}:stack/${stack}/*]`,
+        reason: 'CloudFormation appends a stack id assigned at creation to the stack ARN; the stack name is fixed (CDKToolkit: read only, for the CLI\'s bootstrap lookup)',
+      })),
+      { id: `AwsSolutions-IAM5[Resource::arn:${partition}:s3:::cdk-hnb659fds-assets-${account}-${region}/*]`, reason: 'the CLI uploads templates and Lambda bundles (keys are content hashes) to the one CDK bootstrap asset bucket' },
+    );
+
     const deployerWildcards: [string, string][] = [
       [
         '*',
         'kms:CreateKey has no resource until the key exists: conditions pin key spec, usage, AWS_KMS origin, single region and this region. ' +
-          'The EC2 network calls and every Describe* authorize against resource types that do not exist yet or take no resource: bounded to this region, ' +
-          'with every way out of the VPC (gateways, routes, peering, addresses, endpoints to other services) explicitly denied. ' +
-          'route53:AssociateVPCWithHostedZone acts on the AWS-managed private zone of an interface endpoint, which has no ARN in this account. ' +
+          'Every Describe* takes no resource: bounded to this region (the EC2 calls that change something are scoped by the pp:stack tag, below). ' +
+          'route53:AssociateVPCWithHostedZone acts on the AWS-managed private zone of an interface endpoint, which has no ARN in this account; only for VPCs of this region (route53:VPCs). ' +
           'CloudWatch Logs\' log-delivery calls (HTTP API access logs) take no resource; bounded to this region. The other "*" statements are Denies.',
       ],
+      ...DNS_FIREWALL_ARN_TYPES.map((type): [string, string] => [
+        `arn:${partition}:route53resolver:${region}:${account}:${type}/*`,
+        'Route 53 Resolver assigns DNS Firewall ids at creation and supports no resource-tag condition on them: creates need the pp:stack=PpNetwork request tag; ' +
+          'updates, reads and deletes are bounded to this account\'s and region\'s DNS Firewall resources (run the project in a dedicated account)',
+      ]),
       [`${flowLogGroup}:*`, 'CloudWatch Logs authorizes log-group calls (CreateLogGroup, PutRetentionPolicy) on the group ARN with its ":*" suffix; this is the one flow-log group'],
       [arn.logGroup(account, region, '*'), 'logs:DescribeLogGroups cannot be scoped below the account and region; it reads names and settings only'],
       [`arn:${partition}:s3:::cdk-hnb659fds-assets-${account}-${region}/*`, 'Lambda reads each function\'s code bundle from the CDK bootstrap asset bucket (keys are content hashes) with the caller\'s permission; read only, that one bucket'],
@@ -326,9 +414,12 @@ export class FoundationStack extends Stack {
         `arn:${partition}:cloudfront::${account}:${type}/*`,
         'CloudFront (global) assigns distribution, origin-access-control and policy ids at creation; this account\'s only',
       ]),
-      ...['launch-template', 'instance', 'volume', 'network-interface', 'subnet', 'security-group'].map((type): [string, string] => [
+      ...['launch-template', 'instance', 'volume', 'network-interface', 'subnet', 'security-group', 'vpc', 'route-table', 'vpc-endpoint', 'vpc-flow-log', 'security-group-rule'].map((type): [string, string] => [
         ec2Arn(type),
-        'EC2 assigns these ids at creation (launch templates, and the instances, volumes and interfaces Auto Scaling launches into the isolated subnets); this account and region, RunInstances only with the configured instance type, IMDSv2 with hop limit 1 and encrypted volumes',
+        'EC2 assigns these ids at creation, so this account and region is the narrowest ARN; the pp:stack tag does the rest: creates only with pp:stack in the request and inside the tagged VPC, ' +
+          'changes, deletions and re-tagging only of resources tagged pp:stack=PpNetwork (launch templates: PpEnclaveWorkers), CreateTags otherwise only as part of such a create. ' +
+          'RunInstances (Auto Scaling\'s launch check) only with the configured instance type, IMDSv2 with hop limit 1 and encrypted volumes. Rules of a security group only with their tagged group. ' +
+          'Not tag-scoped: RunInstances on network interfaces, subnets and security groups (instances of the worker groups only) and every Describe* (region-bound)',
       ]),
       ...[...Object.values(FUNCTION_NAMES).map((name) => `/aws/lambda/${name}`), API_ACCESS_LOG_GROUP_NAME].map((group): [string, string] => [
         `${arn.logGroup(account, region, group)}:*`,
@@ -424,6 +515,83 @@ export class FoundationStack extends Stack {
   }
 }
 
+/** The stacks CloudFormation deploys as pp-deployer (not the foundation: an administrator's; not the relay: another party's). */
+export const DEPLOYER_STACKS = [STACK_NAMES.network, STACK_NAMES.releaseKeys, STACK_NAMES.transparency, STACK_NAMES.gateway, STACK_NAMES.enclaveWorkers] as const;
+
+/** What the CDK CLI calls on a stack to deploy it through a change set, and to read it back. */
+export const DEPLOY_OPERATOR_STACK_ACTIONS = [
+  'cloudformation:DescribeStacks',
+  'cloudformation:DescribeStackEvents',
+  'cloudformation:DescribeStackResources',
+  'cloudformation:ListStackResources',
+  'cloudformation:GetTemplate',
+  'cloudformation:GetTemplateSummary',
+  'cloudformation:DescribeChangeSet',
+  'cloudformation:ListChangeSets',
+  'cloudformation:ExecuteChangeSet',
+  'cloudformation:DeleteChangeSet',
+  'cloudformation:UpdateTerminationProtection',
+] as const;
+
+/**
+ * The deploy operator's permissions (pp-deploy-operator): pass pp-deployer to CloudFormation
+ * only; create change sets only on the deployer's stacks and only with pp-deployer as their
+ * role; explicitly never a change set that imports a KMS key (an import followed by a removal
+ * would retire a released key outside the record), never one without pp-deployer.
+ */
+export function deployOperatorStatements(config: DeploymentConfig): iam.PolicyStatement[] {
+  const { account, region } = config;
+  const partition = partitionOf(region);
+  const deployerRole = arn.role(account, region, ROLE_NAMES.deployer);
+  const stackArn = (name: string) => `arn:${partition}:cloudformation:${region}:${account}:stack/${name}/*`;
+  const stacks = DEPLOYER_STACKS.map(stackArn);
+  return [
+    new iam.PolicyStatement({
+      sid: 'PassDeployerToCloudFormationOnly',
+      actions: ['iam:PassRole'],
+      resources: [deployerRole],
+      conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ChangeSetsOnDeployerStacksAsDeployer',
+      actions: ['cloudformation:CreateChangeSet'],
+      resources: stacks,
+      conditions: { StringEquals: { 'cloudformation:RoleArn': deployerRole } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'DeployAndReadDeployerStacks',
+      // No DeleteStack, CreateStack, UpdateStack or SetStackPolicy: deploys go through change sets run as the deployer.
+      actions: [...DEPLOY_OPERATOR_STACK_ACTIONS],
+      // CloudFormation authorizes all of these, change-set calls included, on the stack.
+      resources: stacks,
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadBootstrapStack',
+      actions: ['cloudformation:DescribeStacks'],
+      resources: [stackArn('CDKToolkit')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'UploadToBootstrapAssets',
+      actions: ['s3:PutObject', 's3:GetObject', 's3:GetBucketLocation', 's3:ListBucket'],
+      resources: [`arn:${partition}:s3:::cdk-hnb659fds-assets-${account}-${region}`, `arn:${partition}:s3:::cdk-hnb659fds-assets-${account}-${region}/*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'NeverImportAKey',
+      effect: iam.Effect.DENY,
+      actions: ['cloudformation:CreateChangeSet'],
+      resources: ['*'],
+      conditions: { 'ForAnyValue:StringLike': { 'cloudformation:ImportResourceTypes': ['AWS::KMS::Key', 'AWS::KMS::*'] } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'NeverDeployTheseStacksAsAnyoneElse',
+      effect: iam.Effect.DENY,
+      actions: ['cloudformation:CreateChangeSet'],
+      resources: stacks,
+      conditions: { StringNotEquals: { 'cloudformation:RoleArn': deployerRole } },
+    }),
+  ];
+}
+
 /**
  * The deployer's permissions: exactly the calls CloudFormation makes for our stacks but the
  * foundation (network, keys, transparency log, gateway, workers), each scoped to the fixed
@@ -442,6 +610,9 @@ export function deployerStatements(config: DeploymentConfig): iam.PolicyStatemen
   const functionLogGroups = Object.values(FUNCTION_NAMES).map((name) => arn.logGroup(account, region, `/aws/lambda/${name}`));
   const ownedLogGroups = [...functionLogGroups, arn.logGroup(account, region, API_ACCESS_LOG_GROUP_NAME)];
   const ec2Arn = (type: string) => `arn:${partition}:ec2:${region}:${account}:${type}/*`;
+  const resolverArn = (type: string) => `arn:${partition}:route53resolver:${region}:${account}:${type}/*`;
+  const projectNetwork = { StringEquals: { [`aws:ResourceTag/${PROJECT_TAG_KEY}`]: STACK_NAMES.network } };
+  const workerTemplates = { StringEquals: { [`aws:ResourceTag/${PROJECT_TAG_KEY}`]: STACK_NAMES.enclaveWorkers } };
   return [
     new iam.PolicyStatement({
       sid: 'CreateOnlyFrozenKeyShapes',
@@ -458,12 +629,73 @@ export function deployerStatements(config: DeploymentConfig): iam.PolicyStatemen
         Bool: { 'kms:MultiRegion': 'false' },
       },
     }),
+    // The NetworkStack's EC2 resources: created only with the pp:stack=PpNetwork tag and
+    // inside the tagged VPC; changed, tagged and deleted only when they carry the tag. Other
+    // VPCs, security groups, endpoints and flow logs of the account are out of reach.
+    ...Object.entries(DEPLOYER_NETWORK_CREATES).map(
+      ([action, type]) =>
+        new iam.PolicyStatement({
+          sid: `CreateTagged${type.split('-').map((w) => w[0]!.toUpperCase() + w.slice(1)).join('')}`,
+          actions: [action],
+          resources: [ec2Arn(type)],
+          conditions: { StringEquals: { [`aws:RequestTag/${PROJECT_TAG_KEY}`]: STACK_NAMES.network } },
+        }),
+    ),
     new iam.PolicyStatement({
-      sid: 'ManageIsolatedNetwork',
-      // EC2 authorizes these against several resource types, most not yet created when
-      // CloudFormation calls; the region condition bounds them, the denials below remove
-      // every way out of the VPC.
-      actions: [...DEPLOYER_NETWORK_ACTIONS],
+      sid: 'CreateOnlyInsideTheProjectNetwork',
+      // The existing resources a create names: the VPC, and an endpoint's subnets, route tables and security groups.
+      actions: Object.keys(DEPLOYER_NETWORK_CREATES).filter((a) => a !== 'ec2:CreateVpc'),
+      resources: ['vpc', 'subnet', 'route-table', 'security-group'].map(ec2Arn),
+      conditions: projectNetwork,
+    }),
+    new iam.PolicyStatement({
+      sid: 'ChangeOnlyTheProjectNetwork',
+      actions: [...DEPLOYER_NETWORK_CHANGES],
+      resources: NETWORK_EC2_ARN_TYPES.map(ec2Arn),
+      conditions: projectNetwork,
+    }),
+    new iam.PolicyStatement({
+      sid: 'RulesOfTaggedSecurityGroupsOnly',
+      // A rule is authorized together with its group, which ChangeOnlyTheProjectNetwork requires to be tagged.
+      actions: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupEgress'],
+      resources: [ec2Arn('security-group-rule')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'TagOnlyWhenCreating',
+      actions: ['ec2:CreateTags'],
+      resources: [...NETWORK_EC2_ARN_TYPES, 'launch-template', 'instance', 'volume'].map(ec2Arn),
+      conditions: { StringEquals: { 'ec2:CreateAction': [...Object.keys(DEPLOYER_NETWORK_CREATES), 'ec2:CreateLaunchTemplate', 'ec2:RunInstances'].map((a) => a.replace(/^ec2:/, '')) } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'RetagOnlyProjectResources',
+      actions: ['ec2:CreateTags', 'ec2:DeleteTags'],
+      resources: [...NETWORK_EC2_ARN_TYPES, 'launch-template'].map(ec2Arn),
+      conditions: { StringEquals: { [`aws:ResourceTag/${PROJECT_TAG_KEY}`]: [STACK_NAMES.network, STACK_NAMES.enclaveWorkers] } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadNetwork',
+      // Describe* takes no resource; bounded to this region.
+      actions: [...DEPLOYER_NETWORK_READS],
+      resources: ['*'],
+      conditions: inRegion,
+    }),
+    // The DNS Firewall (review 14 #4). Its resources take no resource-tag conditions: creates
+    // need the pp:stack tag; the rest are bounded to this account's and region's firewall ARNs.
+    new iam.PolicyStatement({
+      sid: 'CreateTaggedDnsFirewall',
+      actions: ['route53resolver:CreateFirewallDomainList', 'route53resolver:CreateFirewallRuleGroup', 'route53resolver:AssociateFirewallRuleGroup', 'route53resolver:TagResource'],
+      resources: DNS_FIREWALL_ARN_TYPES.filter((type) => type !== 'firewall-config').map(resolverArn),
+      conditions: { StringEquals: { [`aws:RequestTag/${PROJECT_TAG_KEY}`]: STACK_NAMES.network } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageDnsFirewall',
+      actions: [...DEPLOYER_DNS_FIREWALL_ACTIONS],
+      resources: DNS_FIREWALL_ARN_TYPES.map(resolverArn),
+    }),
+    new iam.PolicyStatement({
+      sid: 'ListDnsFirewall',
+      // List* take no resource; bounded to this region.
+      actions: ['route53resolver:ListFirewallConfigs', 'route53resolver:ListFirewallDomainLists', 'route53resolver:ListFirewallRuleGroups', 'route53resolver:ListFirewallRuleGroupAssociations'],
       resources: ['*'],
       conditions: inRegion,
     }),
@@ -471,15 +703,28 @@ export function deployerStatements(config: DeploymentConfig): iam.PolicyStatemen
       sid: 'PrivateDnsForInterfaceEndpoints',
       // An interface endpoint with private DNS associates the VPC with the service's
       // AWS-managed private hosted zone (not in this account, no ARN to name). Route 53 is
-      // global, so no region condition.
+      // global, so no aws:RequestedRegion; route53:VPCs (documented format
+      // "VPCId=<vpc-id>,VPCRegion=<region>") bounds it to VPCs of this region. Whether the
+      // caller needs it at all is for smoke:aws to show (review 14 #5).
       actions: ['route53:AssociateVPCWithHostedZone'],
       resources: ['*'],
+      conditions: { 'ForAllValues:StringLike': { 'route53:VPCs': `VPCId=*,VPCRegion=${region}` }, Null: { 'route53:VPCs': 'false' } },
     }),
     new iam.PolicyStatement({
       sid: 'ManageFlowLogGroup',
       // The group is retained (never deleted with the stack), so no Delete* here.
-      actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:ListTagsForResource', 'logs:ListTagsLogGroup'],
+      // GetDataProtectionPolicy: AWS::Logs::LogGroup's read handler (and so its create, which ends with a read).
+      actions: [...DEPLOYER_LOG_GROUP_ACTIONS],
       resources: [flowLogGroup, `${flowLogGroup}:*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'TagLogGroupsWithStackTagsOnly',
+      // The log group's schema has cloudFormationSystemTags: CloudFormation passes its
+      // aws:cloudformation:* tags in CreateLogGroup, which CloudWatch Logs authorizes as
+      // logs:TagResource. Only those keys: the deployer sets no tags of its own on log groups.
+      actions: ['logs:TagResource'],
+      resources: [flowLogGroup, ...ownedLogGroups].flatMap((group) => [group, `${group}:*`]),
+      conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': 'aws:cloudformation:*' }, Null: { 'aws:TagKeys': 'false' } },
     }),
     new iam.PolicyStatement({
       sid: 'ReadLogGroups',
@@ -522,7 +767,7 @@ export function deployerStatements(config: DeploymentConfig): iam.PolicyStatemen
     new iam.PolicyStatement({
       sid: 'ManageFunctionAndApiLogGroups',
       // Retained like the flow-log group, so no Delete*.
-      actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:ListTagsForResource', 'logs:ListTagsLogGroup'],
+      actions: [...DEPLOYER_LOG_GROUP_ACTIONS],
       resources: ownedLogGroups.flatMap((group) => [group, `${group}:*`]),
     }),
     new iam.PolicyStatement({
@@ -657,9 +902,16 @@ export function deployerStatements(config: DeploymentConfig): iam.PolicyStatemen
       resources: [`arn:${partition}:autoscaling:${region}:${account}:autoScalingGroup:*:autoScalingGroupName/pp-workers-*`],
     }),
     new iam.PolicyStatement({
-      sid: 'ManageWorkerLaunchTemplates',
-      actions: ['ec2:CreateLaunchTemplate', 'ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:DeleteLaunchTemplate', 'ec2:DeleteLaunchTemplateVersions'],
+      sid: 'CreateTaggedWorkerLaunchTemplates',
+      actions: ['ec2:CreateLaunchTemplate'],
       resources: [ec2Arn('launch-template')],
+      conditions: { StringEquals: { [`aws:RequestTag/${PROJECT_TAG_KEY}`]: STACK_NAMES.enclaveWorkers } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManageWorkerLaunchTemplates',
+      actions: ['ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:DeleteLaunchTemplate', 'ec2:DeleteLaunchTemplateVersions'],
+      resources: [ec2Arn('launch-template')],
+      conditions: workerTemplates,
     }),
     new iam.PolicyStatement({
       sid: 'ReadWorkersAndTrails',

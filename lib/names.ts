@@ -17,10 +17,24 @@ export const STACK_NAMES = Object.freeze({
   relay: 'PpRelay',
 });
 
+/**
+ * The tag every EC2 resource of the NetworkStack (and every worker launch template) carries,
+ * valued with its stack's name. The deployer may change or delete only EC2 resources that
+ * carry it, and may create them only with it (review 14, finding 2).
+ */
+export const PROJECT_TAG_KEY = 'pp:stack';
+/** The EC2 resource types the NetworkStack creates, all tagged with PROJECT_TAG_KEY. */
+export const NETWORK_EC2_RESOURCE_TYPES = ['AWS::EC2::VPC', 'AWS::EC2::Subnet', 'AWS::EC2::RouteTable', 'AWS::EC2::SecurityGroup', 'AWS::EC2::VPCEndpoint', 'AWS::EC2::FlowLog'] as const;
+
+/** The DNS Firewall resources of the NetworkStack that take tags, also tagged with PROJECT_TAG_KEY. */
+export const NETWORK_DNS_FIREWALL_RESOURCE_TYPES = ['AWS::Route53Resolver::FirewallDomainList', 'AWS::Route53Resolver::FirewallRuleGroup', 'AWS::Route53Resolver::FirewallRuleGroupAssociation'] as const;
+
 /** The role VPC Flow Logs assumes to write to CloudWatch Logs (not in any key policy). */
 export const FLOW_LOGS_ROLE_NAME = 'pp-vpc-flow-logs';
 /** The customer-managed policy holding the deployer's permissions. */
 export const DEPLOYER_POLICY_NAME = 'pp-deployer-permissions';
+/** The customer-managed policy an administrator attaches to whoever runs `cdk deploy --role-arn …pp-deployer` (CI, operators). */
+export const DEPLOY_OPERATOR_POLICY_NAME = 'pp-deploy-operator';
 /** The Lambda functions of our account; each runs as the role of the same name. */
 export const FUNCTION_NAMES = Object.freeze({
   rotation: 'pp-issuer-rotation',
@@ -77,6 +91,7 @@ export const EXPORT_NAMES = Object.freeze({
   isolatedSubnetIds: 'pp-network-isolated-subnet-ids',
   workerSecurityGroupId: 'pp-network-worker-security-group-id',
   gatewaySecurityGroupId: 'pp-network-gateway-security-group-id',
+  s3EndpointId: 'pp-network-s3-endpoint-id',
   logSigningKeySecretArn: 'pp-transparency-log-signing-key-secret-arn',
 });
 

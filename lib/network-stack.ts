@@ -9,14 +9,15 @@
 // require the deployer to create functions and roles. Nothing is placed in the default
 // group (every group here is explicit and the endpoints admit only named groups), so it
 // reaches nothing; docs/infrastructure.md gives the one-time command that empties it.
-import { CfnOutput, Fn, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Fn, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53resolver from 'aws-cdk-lib/aws-route53resolver';
 import type { Construct } from 'constructs';
 import { partitionOf } from '../protocol';
 import type { DeploymentConfig } from './deployment-config';
-import { arn, bucketNames, EXPORT_NAMES, FLOW_LOG_GROUP_NAME, FLOW_LOGS_ROLE_NAME, ROLE_NAMES, TABLE_NAMES } from './names';
+import { arn, bucketNames, EXPORT_NAMES, FLOW_LOG_GROUP_NAME, FLOW_LOGS_ROLE_NAME, NETWORK_DNS_FIREWALL_RESOURCE_TYPES, NETWORK_EC2_RESOURCE_TYPES, PROJECT_TAG_KEY, ROLE_NAMES, STACK_NAMES, TABLE_NAMES } from './names';
 
 export interface NetworkStackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -26,6 +27,19 @@ export interface NetworkStackProps extends StackProps {
 export const KMS_ENDPOINT_ACTIONS = ['kms:DeriveSharedSecret', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:GetPublicKey', 'kms:ListGrants'] as const;
 /** The item calls of the gateway's spend store (reserve, commit, release); the issuer runs outside the VPC. */
 export const DYNAMODB_ENDPOINT_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
+/**
+ * The only names the VPC may resolve (Route 53 Resolver DNS Firewall): the four services it
+ * has endpoints for, and S3's virtual-hosted bucket names. Every other query gets NXDOMAIN,
+ * so DNS (which needs no route and is not in the flow logs) is not a way out.
+ */
+export const allowedDnsNames = (region: string): string[] => [
+  `kms.${region}.amazonaws.com`,
+  `s3.${region}.amazonaws.com`,
+  `*.s3.${region}.amazonaws.com`,
+  `dynamodb.${region}.amazonaws.com`,
+  `ec2.${region}.amazonaws.com`,
+];
+
 /** Worker discovery (lambdas/gateway/ec2-discovery.ts): the only EC2 call made from the VPC. */
 export const EC2_ENDPOINT_ACTIONS = ['ec2:DescribeInstances'] as const;
 
@@ -184,12 +198,39 @@ export class NetworkStack extends Stack {
       (group.node.defaultChild as ec2.CfnSecurityGroup).addPropertyOverride('SecurityGroupEgress', [MATCH_NO_TRAFFIC]);
     }
 
+    // DNS Firewall: the VPC resolves the names of its four endpoints' services and nothing
+    // else, and fails closed (no answer rather than an unfiltered one) if the firewall is
+    // unavailable. The Amazon resolver otherwise recurses to the internet for any name.
+    const allowedNames = new route53resolver.CfnFirewallDomainList(this, 'DnsAllowedNames', { name: 'pp-allowed-names', domains: allowedDnsNames(region) });
+    const everyName = new route53resolver.CfnFirewallDomainList(this, 'DnsEveryName', { name: 'pp-every-name', domains: ['*'] });
+    const dnsRules = new route53resolver.CfnFirewallRuleGroup(this, 'DnsFirewallRules', {
+      name: 'pp-dns-allowlist',
+      firewallRules: [
+        { priority: 100, action: 'ALLOW', firewallDomainListId: allowedNames.attrId },
+        { priority: 200, action: 'BLOCK', blockResponse: 'NXDOMAIN', firewallDomainListId: everyName.attrId },
+      ],
+    });
+    new route53resolver.CfnFirewallRuleGroupAssociation(this, 'DnsFirewallAssociation', {
+      name: 'pp-dns-allowlist',
+      firewallRuleGroupId: dnsRules.attrId,
+      vpcId: this.vpc.vpcId,
+      priority: 101,
+    });
+    new route53resolver.CfnFirewallConfig(this, 'DnsFirewallConfig', { resourceId: this.vpc.vpcId, firewallFailOpen: 'DISABLED' });
+
+    // Every EC2 resource of this stack carries pp:stack=PpNetwork: the deployer may change or
+    // delete only EC2 resources so tagged, and create them only with the tag (not the log
+    // group: the deployer tags log groups with CloudFormation's own tags only).
+    Tags.of(this).add(PROJECT_TAG_KEY, STACK_NAMES.network, { includeResourceTypes: [...NETWORK_EC2_RESOURCE_TYPES, ...NETWORK_DNS_FIREWALL_RESOURCE_TYPES] });
+
     // What the gateway and worker stacks need, under fixed export names (the only cross-stack
     // values; CloudFormation refuses to change an export while another stack imports it).
     const exports: [string, string, string][] = [
       ['IsolatedSubnetIds', EXPORT_NAMES.isolatedSubnetIds, Fn.join(',', this.vpc.isolatedSubnets.map((subnet) => subnet.subnetId))],
       ['WorkerSecurityGroupId', EXPORT_NAMES.workerSecurityGroupId, this.workerSecurityGroup.securityGroupId],
       ['GatewaySecurityGroupId', EXPORT_NAMES.gatewaySecurityGroupId, this.gatewaySecurityGroup.securityGroupId],
+      // The release bucket admits the worker role's reads only through this endpoint (aws:SourceVpce).
+      ['S3EndpointId', EXPORT_NAMES.s3EndpointId, this.s3Endpoint.vpcEndpointId],
     ];
     for (const [id, exportName, value] of exports) new CfnOutput(this, id, { value, exportName });
   }

@@ -53,6 +53,11 @@ test('roll-out: two live generations (two releases) give two groups, and the gat
   expect(userDataOf(1)).toContain(`'${RELEASE_OBJECTS.keyArns('2026.12.04-1', 1)}'`);
 });
 
+test('project tag: each launch template carries pp:stack=PpEnclaveWorkers (the deployer changes no other launch template)', () => {
+  const template = onlyResourceOfType(t, 'AWS::EC2::LaunchTemplate').Properties;
+  expect(template.TagSpecifications).toEqual([{ ResourceType: 'launch-template', Tags: expect.arrayContaining([{ Key: 'pp:stack', Value: 'PpEnclaveWorkers' }]) }]);
+});
+
 test('Nitro Enclaves on: the launch template enables enclaves', () => {
   expect(data.EnclaveOptions).toEqual({ Enabled: true });
 });
@@ -166,7 +171,7 @@ test('release bucket: versioned, public access blocked, SSE-S3, TLS only, retain
   expect(statements.filter((st: any) => st.Effect === 'Allow')).toEqual([]);
 });
 
-test('release bucket: only the publisher writes releases/, only the model owner models/, nothing elsewhere', () => {
+test('release bucket: only the publisher writes releases/, only the model owner models/, nothing elsewhere; the worker reads only through the S3 endpoint', () => {
   const bucketId = Object.keys(resourcesOfType(t, 'AWS::S3::Bucket'))[0]!;
   const objects = (prefix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${prefix}*`]] });
   const statements = onlyResourceOfType(t, 'AWS::S3::BucketPolicy').Properties.PolicyDocument.Statement;
@@ -175,12 +180,20 @@ test('release bucket: only the publisher writes releases/, only the model owner 
     { Sid: 'OnlyThePublisherWritesReleases', Effect: 'Deny', Principal: { AWS: '*' }, Action: ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'], Resource: objects('releases/'), Condition: { StringNotEquals: { 'aws:PrincipalArn': role(ROLE_NAMES.publisher) } } },
     { Sid: 'OnlyTheModelOwnerWritesModels', Effect: 'Deny', Principal: { AWS: '*' }, Action: ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'], Resource: objects('models/'), Condition: { StringNotEquals: { 'aws:PrincipalArn': role(ROLE_NAMES.modelOwner) } } },
     { Sid: 'NothingOutsideTheTwoFolders', Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:PutObject', NotResource: [objects('releases/'), objects('models/')] },
+    {
+      Sid: 'WorkerReadsOnlyThroughTheS3Endpoint',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: ['s3:GetObject', 's3:GetObjectVersion'],
+      Resource: objects(''),
+      Condition: { StringEquals: { 'aws:PrincipalArn': role(ROLE_NAMES.worker) }, StringNotEquals: { 'aws:SourceVpce': { 'Fn::ImportValue': EXPORT_NAMES.s3EndpointId } } },
+    },
   ]);
 });
 
-test('cross-stack values: imports only the network\'s subnets and worker security group; exports nothing', () => {
+test('cross-stack values: imports only the network\'s subnets, worker security group and S3 endpoint id; exports nothing', () => {
   const imports = [...JSON.stringify(t).matchAll(/"Fn::ImportValue":"([^"]+)"/g)].map((m) => m[1]);
-  expect([...new Set(imports)].sort()).toEqual([EXPORT_NAMES.isolatedSubnetIds, EXPORT_NAMES.workerSecurityGroupId].sort());
+  expect([...new Set(imports)].sort()).toEqual([EXPORT_NAMES.isolatedSubnetIds, EXPORT_NAMES.workerSecurityGroupId, EXPORT_NAMES.s3EndpointId].sort());
   for (const o of Object.values((t.Outputs ?? {}) as Record<string, any>)) expect(o.Export).toBeUndefined();
 });
 

@@ -6,6 +6,8 @@ import {
   DEPLOYER_DENIED_KEY_ACTIONS,
   DEPLOYER_DENIED_NETWORK_ACTIONS,
   DEPLOYER_DENIED_SECRET_ACTIONS,
+  DEPLOYER_NETWORK_ACTIONS,
+  DEPLOYER_NETWORK_CHANGES,
   ENDPOINT_SERVICES,
 } from '../../lib/foundation-stack';
 import { bucketNames, FLOW_LOGS_ROLE_NAME, FLOW_LOG_GROUP_NAME, FUNCTION_NAMES, SECRET_NAMES, TABLE_NAMES } from '../../lib/names';
@@ -298,9 +300,132 @@ test('deployer launches only worker instances: the configured type with IMDSv2 a
   expect(launches[3].Condition).toBeUndefined();
 });
 
-test('deployer region: every Allow with Resource * is bounded to the deployment region (Route 53, a global service, aside)', () => {
+test('deployer handler permissions: what CloudFormation\'s LogGroup and VPC handlers call (TagResource for stack tags only, GetDataProtectionPolicy, DescribeNetworkAcls)', () => {
+  const groups = [FLOW_LOG_GROUP_NAME, ...Object.values(FUNCTION_NAMES).map((fn) => `/aws/lambda/${fn}`), '/pp/gateway/api-access'].map((g) => `arn:aws:logs:${region}:${account}:log-group:${g}`);
+  const bySid = (sid: string) => deployerStatements().find((st) => st.Sid === sid)!;
+  expect(bySid('TagLogGroupsWithStackTagsOnly')).toEqual({
+    Sid: 'TagLogGroupsWithStackTagsOnly',
+    Effect: 'Allow',
+    Action: 'logs:TagResource',
+    Resource: groups.flatMap((g) => [g, `${g}:*`]),
+    Condition: { 'ForAllValues:StringLike': { 'aws:TagKeys': 'aws:cloudformation:*' }, Null: { 'aws:TagKeys': 'false' } },
+  });
+  for (const sid of ['ManageFlowLogGroup', 'ManageFunctionAndApiLogGroups']) expect(asList(bySid(sid).Action)).toContain('logs:GetDataProtectionPolicy');
+  const network = deployerStatements().filter((st) => st.Effect === 'Allow' && asList(st.Action).includes('ec2:DescribeNetworkAcls'));
+  expect(network.map((st) => st.Condition)).toEqual([{ StringEquals: { 'aws:RequestedRegion': region } }]);
+});
+
+test('deployer network scope: EC2 creates need pp:stack=PpNetwork in the request and the tagged VPC; changes, deletions and re-tagging only tagged resources', () => {
+  const ec2 = (type: string) => `arn:aws:ec2:${region}:${account}:${type}/*`;
+  const st = deployerStatements();
+  const bySid = (sid: string) => st.find((x) => x.Sid === sid)!;
+  const tagged = (value: string | string[]) => ({ StringEquals: { 'aws:ResourceTag/pp:stack': value } });
+  // No EC2 call that changes something is allowed on "*" any more.
+  const allowedOnStar = st.filter((x) => x.Effect === 'Allow' && x.Resource === '*').flatMap((x) => asList(x.Action));
+  for (const action of DEPLOYER_NETWORK_ACTIONS.filter((a) => !a.startsWith('ec2:Describe'))) expect(allowedOnStar).not.toContain(action);
+  const creates: [string, string, string][] = [
+    ['CreateTaggedVpc', 'ec2:CreateVpc', 'vpc'],
+    ['CreateTaggedSubnet', 'ec2:CreateSubnet', 'subnet'],
+    ['CreateTaggedRouteTable', 'ec2:CreateRouteTable', 'route-table'],
+    ['CreateTaggedSecurityGroup', 'ec2:CreateSecurityGroup', 'security-group'],
+    ['CreateTaggedVpcEndpoint', 'ec2:CreateVpcEndpoint', 'vpc-endpoint'],
+    ['CreateTaggedVpcFlowLog', 'ec2:CreateFlowLogs', 'vpc-flow-log'],
+  ];
+  for (const [sid, action, type] of creates) {
+    expect(bySid(sid)).toEqual({ Sid: sid, Effect: 'Allow', Action: action, Resource: ec2(type), Condition: { StringEquals: { 'aws:RequestTag/pp:stack': 'PpNetwork' } } });
+  }
+  expect(bySid('CreateOnlyInsideTheProjectNetwork')).toMatchObject({
+    Action: creates.slice(1).map(([, action]) => action),
+    Resource: ['vpc', 'subnet', 'route-table', 'security-group'].map(ec2),
+    Condition: tagged('PpNetwork'),
+  });
+  const networkTypes = ['vpc', 'subnet', 'route-table', 'security-group', 'vpc-endpoint', 'vpc-flow-log'];
+  expect(bySid('ChangeOnlyTheProjectNetwork')).toMatchObject({ Action: [...DEPLOYER_NETWORK_CHANGES], Resource: networkTypes.map(ec2), Condition: tagged('PpNetwork') });
+  expect(bySid('RulesOfTaggedSecurityGroupsOnly')).toMatchObject({ Action: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupEgress'], Resource: ec2('security-group-rule') });
+  expect(bySid('TagOnlyWhenCreating')).toMatchObject({
+    Action: 'ec2:CreateTags',
+    Condition: { StringEquals: { 'ec2:CreateAction': ['CreateVpc', 'CreateSubnet', 'CreateRouteTable', 'CreateSecurityGroup', 'CreateVpcEndpoint', 'CreateFlowLogs', 'CreateLaunchTemplate', 'RunInstances'] } },
+  });
+  expect(bySid('RetagOnlyProjectResources')).toMatchObject({ Action: ['ec2:CreateTags', 'ec2:DeleteTags'], Resource: [...networkTypes, 'launch-template'].map(ec2), Condition: tagged(['PpNetwork', 'PpEnclaveWorkers']) });
+  expect(bySid('CreateTaggedWorkerLaunchTemplates')).toMatchObject({ Action: 'ec2:CreateLaunchTemplate', Condition: { StringEquals: { 'aws:RequestTag/pp:stack': 'PpEnclaveWorkers' } } });
+  expect(bySid('ManageWorkerLaunchTemplates')).toMatchObject({ Resource: ec2('launch-template'), Condition: tagged('PpEnclaveWorkers') });
+  // Every EC2 change of a network resource is granted only by the tag-conditioned statement (a rule's own ARN aside).
+  for (const action of DEPLOYER_NETWORK_CHANGES) {
+    const granting = st.filter((x) => x.Effect === 'Allow' && asList(x.Action).includes(action) && x.Resource !== ec2('security-group-rule'));
+    expect([action, granting.map((x) => x.Condition)]).toStrictEqual([action, [tagged('PpNetwork')]]);
+  }
+});
+
+test('deployer endpoints: ModifyVpcEndpoint is denied, so no deployed stack can open an endpoint policy or add route tables to it', () => {
+  const denied = deployerStatements().filter((st) => st.Effect === 'Deny' && asList(st.Action).includes('ec2:ModifyVpcEndpoint'));
+  expect(denied.map((st) => [st.Sid, st.Resource, st.Condition])).toEqual([['NeverOpenTheNetwork', '*', undefined]]);
+  expect(deployerStatements().filter((st) => st.Effect === 'Allow' && asList(st.Action).includes('ec2:ModifyVpcEndpoint'))).toEqual([]);
+});
+
+test('deployer DNS firewall: creates only with pp:stack=PpNetwork, the rest on this account\'s and region\'s firewall resources, no wildcard action', () => {
+  const resolver = (type: string) => `arn:aws:route53resolver:${region}:${account}:${type}/*`;
+  const bySid = (sid: string) => deployerStatements().find((st) => st.Sid === sid)!;
+  expect(bySid('CreateTaggedDnsFirewall')).toMatchObject({
+    Action: ['route53resolver:CreateFirewallDomainList', 'route53resolver:CreateFirewallRuleGroup', 'route53resolver:AssociateFirewallRuleGroup', 'route53resolver:TagResource'],
+    Resource: ['firewall-domain-list', 'firewall-rule-group', 'firewall-rule-group-association'].map(resolver),
+    Condition: { StringEquals: { 'aws:RequestTag/pp:stack': 'PpNetwork' } },
+  });
+  expect(bySid('ManageDnsFirewall').Resource).toEqual(['firewall-domain-list', 'firewall-rule-group', 'firewall-rule-group-association', 'firewall-config'].map(resolver));
+  const resolverActions = deployerStatements().filter((st) => st.Effect === 'Allow').flatMap((st) => asList(st.Action)).filter((a: string) => a.startsWith('route53resolver:'));
+  for (const a of resolverActions) expect(a).toMatch(/^route53resolver:[A-Za-z]+Firewall|^route53resolver:(TagResource|UntagResource|ListTagsForResource)$/);
+});
+
+test('deploy operator: passes pp-deployer only to CloudFormation, change sets only on the deployer\'s stacks and only as pp-deployer, never a KMS key import, no stack deletion', () => {
+  const policies = Object.values(resourcesOfType(s.json.foundation, 'AWS::IAM::ManagedPolicy')).filter((p) => p.Properties.ManagedPolicyName === 'pp-deploy-operator');
+  expect(policies).toHaveLength(1);
+  const props = policies[0]!.Properties;
+  // Attached by an administrator to the CI or operator principal, to no role here.
+  expect([props.Roles, props.Users, props.Groups]).toEqual([undefined, undefined, undefined]);
+  const st = props.PolicyDocument.Statement as any[];
+  const bySid = (sid: string) => st.find((x) => x.Sid === sid);
+  const deployer = `arn:aws:iam::${account}:role/${ROLE_NAMES.deployer}`;
+  const stacks = ['PpNetwork', 'PpReleaseKeys', 'PpTransparency', 'PpGateway', 'PpEnclaveWorkers'].map((n) => `arn:aws:cloudformation:${region}:${account}:stack/${n}/*`);
+  expect(bySid('PassDeployerToCloudFormationOnly')).toEqual({
+    Sid: 'PassDeployerToCloudFormationOnly',
+    Effect: 'Allow',
+    Action: 'iam:PassRole',
+    Resource: deployer,
+    Condition: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+  });
+  expect(bySid('ChangeSetsOnDeployerStacksAsDeployer')).toEqual({
+    Sid: 'ChangeSetsOnDeployerStacksAsDeployer',
+    Effect: 'Allow',
+    Action: 'cloudformation:CreateChangeSet',
+    Resource: stacks,
+    Condition: { StringEquals: { 'cloudformation:RoleArn': deployer } },
+  });
+  expect(bySid('NeverImportAKey')).toEqual({
+    Sid: 'NeverImportAKey',
+    Effect: 'Deny',
+    Action: 'cloudformation:CreateChangeSet',
+    Resource: '*',
+    Condition: { 'ForAnyValue:StringLike': { 'cloudformation:ImportResourceTypes': ['AWS::KMS::Key', 'AWS::KMS::*'] } },
+  });
+  expect(bySid('NeverDeployTheseStacksAsAnyoneElse')).toMatchObject({ Effect: 'Deny', Action: 'cloudformation:CreateChangeSet', Resource: stacks, Condition: { StringNotEquals: { 'cloudformation:RoleArn': deployer } } });
+  // The foundation and the relay are not among its stacks; no stack is ever deleted, created or updated directly, and no stack policy set.
+  const allowed = st.filter((x) => x.Effect === 'Allow');
+  for (const x of allowed) for (const r of asList(x.Resource)) expect(r).not.toMatch(/stack\/(PpFoundation|PpRelay)\//);
+  const actions = allowed.flatMap((x) => asList(x.Action));
+  for (const a of ['cloudformation:DeleteStack', 'cloudformation:CreateStack', 'cloudformation:UpdateStack', 'cloudformation:SetStackPolicy']) expect(actions).not.toContain(a);
+  expect(actions.filter((a: string) => a.startsWith('iam:'))).toEqual(['iam:PassRole']);
+});
+
+test('deployer region: every Allow with Resource * is bounded to the deployment region (Route 53, a global service, by route53:VPCs)', () => {
   const unbounded = deployerStatements().filter((x) => x.Effect === 'Allow' && x.Resource === '*' && x.Condition?.StringEquals?.['aws:RequestedRegion'] !== region);
-  expect(unbounded).toEqual([{ Sid: 'PrivateDnsForInterfaceEndpoints', Effect: 'Allow', Action: 'route53:AssociateVPCWithHostedZone', Resource: '*' }]);
+  expect(unbounded).toEqual([
+    {
+      Sid: 'PrivateDnsForInterfaceEndpoints',
+      Effect: 'Allow',
+      Action: 'route53:AssociateVPCWithHostedZone',
+      Resource: '*',
+      Condition: { 'ForAllValues:StringLike': { 'route53:VPCs': `VPCId=*,VPCRegion=${region}` }, Null: { 'route53:VPCs': 'false' } },
+    },
+  ]);
 });
 
 test('snapshot: the FoundationStack template', () => {

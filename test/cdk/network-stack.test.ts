@@ -2,7 +2,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { ROLE_NAMES } from '../../protocol';
 import { DYNAMODB_ENDPOINT_ACTIONS, EC2_ENDPOINT_ACTIONS, KMS_ENDPOINT_ACTIONS, MATCH_NO_TRAFFIC } from '../../lib/network-stack';
-import { bucketNames, EXPORT_NAMES, FLOW_LOG_GROUP_NAME, FLOW_LOGS_ROLE_NAME, TABLE_NAMES } from '../../lib/names';
+import { bucketNames, EXPORT_NAMES, FLOW_LOG_GROUP_NAME, FLOW_LOGS_ROLE_NAME, NETWORK_EC2_RESOURCE_TYPES, TABLE_NAMES } from '../../lib/names';
 import { EXAMPLE_CONFIG, resourcesOfType, synthesize, type Synthesized } from '../helpers/cdk';
 
 const { account, region } = EXAMPLE_CONFIG;
@@ -261,15 +261,43 @@ test('no custom resources: the default security group is left to the documented 
   for (const r of Object.values(t.Resources as Record<string, any>)) expect(r.Type).not.toMatch(/^Custom::|^AWS::CloudFormation::CustomResource$/);
 });
 
-test('cross-stack values: the network exports exactly its subnets and two security groups, under fixed names; foundation and keys export and import nothing', () => {
+test('cross-stack values: the network exports exactly its subnets, two security groups and the S3 endpoint id, under fixed names; foundation and keys export and import nothing', () => {
   const exported = Object.values(t.Outputs as Record<string, any>).filter((o) => o.Export).map((o) => o.Export.Name);
-  expect(exported.sort()).toEqual([EXPORT_NAMES.isolatedSubnetIds, EXPORT_NAMES.workerSecurityGroupId, EXPORT_NAMES.gatewaySecurityGroupId].sort());
+  expect(exported.sort()).toEqual([EXPORT_NAMES.isolatedSubnetIds, EXPORT_NAMES.workerSecurityGroupId, EXPORT_NAMES.gatewaySecurityGroupId, EXPORT_NAMES.s3EndpointId].sort());
   for (const template of [s.json.foundation, s.json.network, s.json.releaseKeys]) {
     expect(JSON.stringify(template)).not.toContain('Fn::ImportValue');
     // No automatic (CDK-generated) export: every export is one of the fixed names.
     for (const o of Object.values((template.Outputs ?? {}) as Record<string, any>)) if (o.Export) expect(Object.values(EXPORT_NAMES)).toContain(o.Export.Name);
   }
   for (const template of [s.json.foundation, s.json.releaseKeys]) for (const o of Object.values((template.Outputs ?? {}) as Record<string, any>)) expect(o.Export).toBeUndefined();
+});
+
+test('DNS firewall: the VPC resolves only the KMS, S3 (and bucket), DynamoDB and EC2 regional names; every other name is blocked, and the firewall fails closed', () => {
+  const vpcRef = { Ref: Object.keys(resourcesOfType(t, 'AWS::EC2::VPC'))[0] };
+  const lists = Object.entries(resourcesOfType(t, 'AWS::Route53Resolver::FirewallDomainList'));
+  const listId = (domains: string[]) => ({ 'Fn::GetAtt': [lists.find(([, r]) => JSON.stringify(r.Properties.Domains) === JSON.stringify(domains))![0], 'Id'] });
+  expect(lists.map(([, r]) => r.Properties.Domains)).toEqual([
+    [`kms.${region}.amazonaws.com`, `s3.${region}.amazonaws.com`, `*.s3.${region}.amazonaws.com`, `dynamodb.${region}.amazonaws.com`, `ec2.${region}.amazonaws.com`],
+    ['*'],
+  ]);
+  const groups = Object.entries(resourcesOfType(t, 'AWS::Route53Resolver::FirewallRuleGroup'));
+  expect(groups).toHaveLength(1);
+  expect(groups[0]![1].Properties.FirewallRules).toEqual([
+    { Priority: 100, Action: 'ALLOW', FirewallDomainListId: listId(lists[0]![1].Properties.Domains) },
+    { Priority: 200, Action: 'BLOCK', BlockResponse: 'NXDOMAIN', FirewallDomainListId: listId(['*']) },
+  ]);
+  const associations = Object.values(resourcesOfType(t, 'AWS::Route53Resolver::FirewallRuleGroupAssociation'));
+  expect(associations.map((r) => [r.Properties.VpcId, r.Properties.FirewallRuleGroupId])).toEqual([[vpcRef, { 'Fn::GetAtt': [groups[0]![0], 'Id'] }]]);
+  expect(Object.values(resourcesOfType(t, 'AWS::Route53Resolver::FirewallConfig')).map((r) => r.Properties)).toEqual([{ ResourceId: vpcRef, FirewallFailOpen: 'DISABLED' }]);
+});
+
+test('project tag: every EC2 resource of the network carries pp:stack=PpNetwork (the deployer changes nothing else), the log group none of ours', () => {
+  const ec2Types = new Set(Object.values(t.Resources as Record<string, any>).map((r) => r.Type).filter((type: string) => type.startsWith('AWS::EC2::') && !/Ingress|Egress|Association/.test(type)));
+  expect([...ec2Types].sort()).toEqual([...NETWORK_EC2_RESOURCE_TYPES].sort());
+  for (const type of NETWORK_EC2_RESOURCE_TYPES) {
+    for (const [id, r] of Object.entries(resourcesOfType(t, type))) expect([id, r.Properties.Tags]).toEqual([id, expect.arrayContaining([{ Key: 'pp:stack', Value: 'PpNetwork' }])]);
+  }
+  for (const r of Object.values(resourcesOfType(t, 'AWS::Logs::LogGroup'))) expect(r.Properties.Tags).toBeUndefined();
 });
 
 test('snapshot: the NetworkStack template', () => {

@@ -1,5 +1,7 @@
 // ReleaseKeysStack: every key is exactly the policy function's output, per release and
 // rotation generation; generations and retirements change the set of keys, never a key.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { attestedKeyPolicy, checkKeyPolicy, checkModelKeyPolicy, modelKeyPolicy, ROLE_NAMES } from '../../protocol';
 import { InfrastructureError } from '../../lib/errors';
 import { STACK_NAMES } from '../../lib/names';
@@ -158,4 +160,17 @@ describe('generations and releases', () => {
 
 test('snapshot: the ReleaseKeysStack template', () => {
   expect(s.json.releaseKeys).toMatchSnapshot();
+});
+
+test('stack policy: deploy/stack-policy-release-keys.json denies exactly Update:Delete and Update:Replace of a KMS key, and allows every other update', () => {
+  const policy = JSON.parse(readFileSync(join(__dirname, '..', '..', 'deploy', 'stack-policy-release-keys.json'), 'utf8'));
+  expect(policy).toEqual({
+    Statement: [
+      { Effect: 'Allow', Principal: '*', Action: 'Update:*', Resource: '*' },
+      { Effect: 'Deny', Principal: '*', Action: ['Update:Delete', 'Update:Replace'], Resource: '*', Condition: { StringEquals: { ResourceType: ['AWS::KMS::Key'] } } },
+    ],
+  });
+  // Every resource of the stack it guards is a KMS key, so the Deny covers each of them.
+  const types = new Set(Object.values(s.json.releaseKeys.Resources as Record<string, any>).map((r) => r.Type));
+  expect([...types].filter((t) => t !== 'AWS::CDK::Metadata')).toEqual(['AWS::KMS::Key']);
 });
