@@ -115,17 +115,40 @@ function roles(stacks: readonly StackTemplate[]): string[] {
 
 function network(stacks: readonly StackTemplate[]): string[] {
   const out = ['## Network paths', '', '| stack | security group | direction | peer | ports |', '| --- | --- | --- | --- | --- |'];
-  const peer = (r: Json) => show(r.SourceSecurityGroupId ?? r.DestinationSecurityGroupId ?? r.SourcePrefixListId ?? r.DestinationPrefixListId ?? r.CidrIp ?? r.CidrIpv6);
-  const ports = (r: Json) => `${r.IpProtocol}${r.FromPort !== undefined ? ` ${r.FromPort}${r.ToPort !== r.FromPort ? `–${r.ToPort}` : ''}` : ''}`;
+  // Security groups by their description, wherever a rule names them by logical id.
+  const groups = new Map<string, string>();
+  for (const s of stacks) for (const [id, sg] of resources(s, 'AWS::EC2::SecurityGroup')) groups.set(id, sg.Properties.GroupDescription ?? id);
+  const named = (v: Json) => {
+    const text = show(v);
+    const m = /^\{(\w+)\.GroupId\}$/.exec(text) ?? /^\{(\w+)\}$/.exec(text);
+    return m && groups.has(m[1]!) ? `“${groups.get(m[1]!)!.split(':')[0]}”` : text;
+  };
+  const peer = (r: Json) => named(r.SourceSecurityGroupId ?? r.DestinationSecurityGroupId ?? r.SourcePrefixListId ?? r.DestinationPrefixListId ?? r.CidrIp ?? r.CidrIpv6);
+  // CDK's placeholder when a group may send nothing: ICMP type 252 code 86 to 255.255.255.255/32.
+  const matchNothing = (r: Json) => r.CidrIp === '255.255.255.255/32' && r.IpProtocol === 'icmp' && r.FromPort === 252 && r.ToPort === 86;
+  const ports = (r: Json) => `${r.IpProtocol === '-1' ? 'all' : r.IpProtocol}${r.FromPort !== undefined ? ` ${r.FromPort}${r.ToPort !== r.FromPort ? `–${r.ToPort}` : ''}` : ''}`;
+  const rows: string[] = [];
+  const row = (stack: string, group: string, direction: string, r: Json) => {
+    if (!matchNothing(r)) rows.push(`| ${stack} | ${cell(group)} | ${direction} | ${cell(peer(r))} | ${ports(r)} |`);
+  };
   for (const s of stacks) {
     for (const [id, sg] of resources(s, 'AWS::EC2::SecurityGroup')) {
-      const name = sg.Properties.GroupDescription ?? id;
-      for (const r of list(sg.Properties.SecurityGroupIngress)) out.push(`| ${s.name} | ${cell(name)} | in | ${cell(peer(r))} | ${ports(r)} |`);
-      for (const r of list(sg.Properties.SecurityGroupEgress)) out.push(`| ${s.name} | ${cell(name)} | out | ${cell(peer(r))} | ${ports(r)} |`);
+      const name = `“${(sg.Properties.GroupDescription ?? id).split(':')[0]}”`;
+      for (const r of list(sg.Properties.SecurityGroupIngress)) row(s.name, name, 'in', r);
+      for (const r of list(sg.Properties.SecurityGroupEgress)) row(s.name, name, 'out', r);
     }
-    for (const [, r] of resources(s, 'AWS::EC2::SecurityGroupIngress')) out.push(`| ${s.name} | ${cell(show(r.Properties.GroupId))} | in | ${cell(peer(r.Properties))} | ${ports(r.Properties)} |`);
-    for (const [, r] of resources(s, 'AWS::EC2::SecurityGroupEgress')) out.push(`| ${s.name} | ${cell(show(r.Properties.GroupId))} | out | ${cell(peer(r.Properties))} | ${ports(r.Properties)} |`);
+    for (const [, r] of resources(s, 'AWS::EC2::SecurityGroupIngress')) row(s.name, named(r.Properties.GroupId), 'in', r.Properties);
+    for (const [, r] of resources(s, 'AWS::EC2::SecurityGroupEgress')) row(s.name, named(r.Properties.GroupId), 'out', r.Properties);
   }
+  // A group without inline egress gets EC2's default allow-all egress.
+  const defaultEgress = stacks.flatMap((s) => resources(s, 'AWS::EC2::SecurityGroup').filter(([, sg]) => sg.Properties.SecurityGroupEgress === undefined).map(([id]) => `${id} (${s.name})`));
+  out.push(
+    ...rows.sort(),
+    '',
+    defaultEgress.length === 0
+      ? 'Every security group sends only what its `out` rows say: its inline egress is CDK\'s match-nothing rule, never the default allow-all.'
+      : `**Security groups with EC2's default allow-all egress:** ${defaultEgress.join(', ')}.`,
+  );
   out.push('', '### VPC endpoints', '');
   for (const s of stacks) {
     for (const [id, e] of resources(s, 'AWS::EC2::VPCEndpoint')) {
