@@ -65,28 +65,13 @@ export interface BuiltRelease {
 export function enclaveImageFiles(options: ReleaseBuildOptions): Map<string, Uint8Array> {
   const root = options.root ?? ROOT;
   if (!/^[0-9a-f]{64}$/.test(options.modelSha256)) throw new Error('modelSha256 must be 64 lower-case hex digits');
-  const out = buildSync({
-    absWorkingDir: root,
-    entryPoints: [join(root, 'enclave-app', 'main.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    write: false,
-    minifySyntax: true,
-    legalComments: 'none',
-    // cbor-extract is native and optional (cbor-x falls back to JavaScript); it stays out of the image.
-    external: ['cbor-extract'],
-    define: {
-      __PP_BUILD__: '"production"',
-      __PP_RELEASE_ID__: JSON.stringify(options.releaseId),
-      __PP_MODEL_SHA256__: JSON.stringify(options.modelSha256),
-      __PP_REGION__: JSON.stringify(options.region),
-    },
-    logLevel: 'silent',
+  const bundle = productionBundle(root, join('enclave-app', 'main.ts'), {
+    __PP_RELEASE_ID__: JSON.stringify(options.releaseId),
+    __PP_MODEL_SHA256__: JSON.stringify(options.modelSha256),
+    __PP_REGION__: JSON.stringify(options.region),
   });
   return new Map([
-    ['enclave/main.js', out.outputFiles[0]!.contents],
+    ['enclave/main.js', bundle],
     ['enclave/nsm-bridge.c', new Uint8Array(readFileSync(join(root, 'enclave-app', 'nsm', 'bridge', 'nsm-bridge.c')))],
     ['enclave/init.sh', new Uint8Array(readFileSync(join(root, 'enclave-app', 'image', 'init.sh')))],
   ]);
@@ -97,9 +82,18 @@ export function enclaveImageFiles(options: ReleaseBuildOptions): Map<string, Uin
  * goes to the release bucket beside the EIF; the worker's user data runs it.
  */
 export function parentProxyBundle(root = ROOT): Uint8Array {
+  return productionBundle(root, join('enclave-app', 'parent', 'main.ts'), {});
+}
+
+/**
+ * One file with every dependency inside, built with __PP_BUILD__ = "production" and paths
+ * relative to `root` (so the same sources give the same bytes in any directory).
+ * cbor-extract is native and optional (cbor-x falls back to JavaScript); it stays out.
+ */
+function productionBundle(root: string, entry: string, define: Record<string, string>): Uint8Array {
   const out = buildSync({
     absWorkingDir: root,
-    entryPoints: [join(root, 'enclave-app', 'parent', 'main.ts')],
+    entryPoints: [join(root, entry)],
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -108,7 +102,7 @@ export function parentProxyBundle(root = ROOT): Uint8Array {
     minifySyntax: true,
     legalComments: 'none',
     external: ['cbor-extract'],
-    define: { __PP_BUILD__: '"production"' },
+    define: { __PP_BUILD__: '"production"', ...define },
     logLevel: 'silent',
   });
   return out.outputFiles[0]!.contents;
@@ -216,6 +210,22 @@ export interface LocalOperatorFile {
   };
 }
 
+/** The served local stack's operator file (`npm start -- --serve` writes it). */
+function readLocalOperatorFile(): LocalOperatorFile {
+  const file = join(process.env.PP_LOCAL_DIR ?? join(process.cwd(), '.local'), 'operator.json');
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LocalOperatorFile;
+  } catch {
+    throw new Error(`no local stack: ${file} is missing (run \`npm start -- --serve\`)`);
+  }
+}
+
+/** Appends as whoever the default credential chain says (the caller assumes pp-release-publisher), SigV4-signed. */
+function defaultChainAppender(url: string, region: string, kms: KMSClient): (entry: LogEntry) => Promise<{ index: number }> {
+  const credentials = kms.config.credentials;
+  return logWriterAppender(url, { credentials: () => credentials(), region });
+}
+
 // ---------------------------------------------------------------------------
 // Command line:
 //   npm run release -- [build] --release-id <id> --region <region>
@@ -256,13 +266,7 @@ async function publishCommand(args: string[]): Promise<void> {
   let kms: KMSClient;
   let append: PublishOptions['append'];
   if (args.includes('--local')) {
-    const file = join(process.env.PP_LOCAL_DIR ?? join(process.cwd(), '.local'), 'operator.json');
-    let local: LocalOperatorFile;
-    try {
-      local = JSON.parse(readFileSync(file, 'utf8')) as LocalOperatorFile;
-    } catch {
-      throw new Error(`no local stack: ${file} is missing (run \`npm start -- --serve\`)`);
-    }
+    const local = readLocalOperatorFile();
     process.stderr.write('release: LOCAL — publishing to the local stack (KMS emulator, local log writer)\n');
     kms = new KMSClient({ region: local.kms.region, endpoint: local.kms.endpoint, credentials: local.kms.publisher, maxAttempts: 1 });
     if (!sessionKeyArn) {
@@ -286,10 +290,8 @@ async function publishCommand(args: string[]): Promise<void> {
     if (!sessionKeyArn || !logWriterUrl) throw new Error('publish needs --session-key-arn and --log-writer (or --local)');
     const region = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\//.exec(sessionKeyArn)?.[1];
     if (!region) throw new Error('--session-key-arn is not a KMS key ARN');
-    // The publisher role's credentials from the default chain (the caller assumes pp-release-publisher).
     kms = new KMSClient({ region });
-    const credentials = kms.config.credentials;
-    append = logWriterAppender(logWriterUrl, { credentials: () => credentials(), region });
+    append = defaultChainAppender(logWriterUrl, region, kms);
   }
   try {
     if (args.includes('--key-only')) {
@@ -338,25 +340,24 @@ async function revokeCommand(args: string[]): Promise<void> {
   const effectiveAt = Number(arg(args, 'effective-at') ?? Math.floor(Date.now() / 1000));
   if (!Number.isInteger(effectiveAt) || effectiveAt <= 0) throw new Error('--effective-at is Unix seconds');
   let append: (entry: LogEntry) => Promise<{ index: number }>;
+  let kms: KMSClient | undefined;
   if (args.includes('--local')) {
-    const file = join(process.env.PP_LOCAL_DIR ?? join(process.cwd(), '.local'), 'operator.json');
-    let local: LocalOperatorFile;
-    try {
-      local = JSON.parse(readFileSync(file, 'utf8')) as LocalOperatorFile;
-    } catch {
-      throw new Error(`no local stack: ${file} is missing (run \`npm start -- --serve\`)`);
-    }
+    const local = readLocalOperatorFile();
     append = logWriterAppender(local.logWriterUrl, { bearer: local.publisherSecret });
   } else {
     const url = arg(args, 'log-writer');
     const region = arg(args, 'region');
     if (!url || !region) throw new Error('revoke needs --log-writer and --region (or --local)');
-    const kms = new KMSClient({ region });
-    const credentials = kms.config.credentials;
-    append = logWriterAppender(url, { credentials: () => credentials(), region });
+    kms = new KMSClient({ region });
+    append = defaultChainAppender(url, region, kms);
   }
   const target = releaseId ? { releaseId } : { sessionKeyArn: sessionKeyArn! };
-  const { index } = await append(revocationEntry(target, reason, effectiveAt));
+  let index: number;
+  try {
+    ({ index } = await append(revocationEntry(target, reason, effectiveAt)));
+  } finally {
+    kms?.destroy();
+  }
   process.stdout.write(`revoked ${releaseId ? `release ${releaseId}` : `session key ${sessionKeyArn}`} from ${new Date(effectiveAt * 1000).toISOString()}: log index ${index}\n`);
 }
 
