@@ -5,17 +5,14 @@
 import {
   CHECKPOINT_PATH,
   MerkleTree,
-  TILE_WIDTH,
-  decodeEntryBundle,
   decodeLogEntry,
-  entryBundlePath,
   equalBytes,
   logEntryLeafHash,
   parseVerifierKey,
   verifyCheckpoint,
   type LogEntry,
 } from '../../protocol';
-import type { LogStorage } from '../log-writer/storage';
+import { readLogEntries, type LogStorage } from '../log-writer/storage';
 
 export interface PublishedLog {
   readonly entries: readonly LogEntry[];
@@ -28,13 +25,7 @@ export async function readPublishedLog(storage: LogStorage, options: { readonly 
   if (!bytes) throw new Error('the log has no checkpoint');
   const checkpoint = new TextDecoder().decode(bytes);
   const verified = verifyCheckpoint(checkpoint, { origin: options.origin, verifiers: [parseVerifierKey(options.logKey)] });
-  const raw: Uint8Array[] = [];
-  for (let bundle = 0; bundle * TILE_WIDTH < verified.size; bundle++) {
-    const width = Math.min(TILE_WIDTH, verified.size - bundle * TILE_WIDTH);
-    const data = await storage.read(entryBundlePath(bundle, width));
-    if (!data) throw new Error('an entry bundle is missing');
-    raw.push(...decodeEntryBundle(data, width));
-  }
+  const raw = await readLogEntries(storage, verified.size);
   if (verified.size > 0 && !equalBytes(MerkleTree.fromLeafHashes(raw.map((r) => logEntryLeafHash(r))).root(), verified.rootHash)) {
     throw new Error('the entries do not match the checkpoint');
   }

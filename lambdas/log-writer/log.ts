@@ -15,7 +15,6 @@ import {
   MerkleTree,
   TILE_WIDTH,
   checkpointHistoryPath,
-  decodeEntryBundle,
   decodeLogEntry,
   encodeAddCheckpoint,
   encodeEntryBundle,
@@ -37,7 +36,7 @@ import {
   type NoteSigner,
   type NoteVerifier,
 } from '../../protocol';
-import type { LogStorage } from './storage';
+import { readLogEntries, type LogStorage } from './storage';
 
 /** The log's own rules (protocol/tlog/rules.ts), and who may append, and storage that lies. */
 export const LOG_WRITER_ERROR_CODES = ['NOT_AUTHORIZED', ...LOG_RULE_CODES, 'STORAGE_INCONSISTENT'] as const;
@@ -101,15 +100,10 @@ export class LogWriter {
     const published = await options.storage.read(CHECKPOINT_PATH);
     if (published) {
       const checkpoint = parseCheckpoint(new TextDecoder().decode(published));
-      for (let bundle = 0; bundle * TILE_WIDTH < checkpoint.size; bundle++) {
-        const width = Math.min(TILE_WIDTH, checkpoint.size - bundle * TILE_WIDTH);
-        const bytes = await options.storage.read(entryBundlePath(bundle, width));
-        if (!bytes) throw new LogWriterError('STORAGE_INCONSISTENT', 'an entry bundle is missing');
-        try {
-          for (const entry of decodeEntryBundle(bytes, width)) log.load(entry);
-        } catch {
-          throw new LogWriterError('STORAGE_INCONSISTENT', 'a published entry does not decode');
-        }
+      try {
+        for (const entry of await readLogEntries(options.storage, checkpoint.size)) log.load(entry);
+      } catch (err) {
+        throw new LogWriterError('STORAGE_INCONSISTENT', err instanceof Error && err.message === 'an entry bundle is missing' ? err.message : 'a published entry does not decode');
       }
       if (!equalBytes(log.tree.root(), checkpoint.rootHash)) throw new LogWriterError('STORAGE_INCONSISTENT', 'entries do not match the checkpoint');
       log.current = new TextDecoder().decode(published);
@@ -139,10 +133,6 @@ export class LogWriter {
   /** Decoded entries, in log order (a copy). */
   allEntries(): readonly LogEntry[] {
     return [...this.entries];
-  }
-
-  private now(): number {
-    return Math.floor((this.options.now ?? Date.now)() / 1000);
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {

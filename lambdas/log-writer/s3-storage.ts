@@ -4,9 +4,7 @@
 // the checkpoint for ten seconds. The bucket's Object Lock keeps every version.
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CHECKPOINT_PATH } from '../../protocol';
-import type { LogStorage } from './storage';
-
-const PATH = /^[a-z0-9][a-z0-9./]*$/;
+import { checkPath, type LogStorage } from './storage';
 
 export class S3Storage implements LogStorage {
   constructor(
@@ -15,7 +13,7 @@ export class S3Storage implements LogStorage {
   ) {}
 
   private check(path: string): string {
-    if (!PATH.test(path) || path.split('/').some((s) => s === '' || s === '.' || s === '..')) throw new Error('invalid storage path');
+    checkPath(path);
     return path;
   }
 

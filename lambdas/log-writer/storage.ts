@@ -4,6 +4,7 @@
 
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
+import { TILE_WIDTH, decodeEntryBundle, entryBundlePath } from '../../protocol';
 
 export interface LogStorage {
   read(path: string): Promise<Uint8Array | undefined>;
@@ -12,7 +13,8 @@ export interface LogStorage {
 
 const PATH = /^[a-z0-9][a-z0-9./]*$/;
 
-function checkPath(path: string): void {
+/** Log paths are relative, lower-case, without empty, `.` or `..` segments: every storage checks them before any I/O. */
+export function checkPath(path: string): void {
   if (!PATH.test(path) || path.split('/').some((s) => s === '' || s === '.' || s === '..')) throw new Error('invalid storage path');
 }
 
@@ -56,4 +58,16 @@ export class FolderStorage implements LogStorage {
     await writeFile(`${full}.tmp`, data);
     await rename(`${full}.tmp`, full);
   }
+}
+
+/** The raw entries of a log of `size` entries, from its entry bundles; throws if a bundle is missing or malformed. */
+export async function readLogEntries(storage: LogStorage, size: number): Promise<Uint8Array[]> {
+  const raw: Uint8Array[] = [];
+  for (let bundle = 0; bundle * TILE_WIDTH < size; bundle++) {
+    const width = Math.min(TILE_WIDTH, size - bundle * TILE_WIDTH);
+    const bytes = await storage.read(entryBundlePath(bundle, width));
+    if (!bytes) throw new Error('an entry bundle is missing');
+    raw.push(...decodeEntryBundle(bytes, width));
+  }
+  return raw;
 }
