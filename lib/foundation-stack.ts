@@ -10,7 +10,7 @@
 import { CfnOutput, CfnResource, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { partitionOf } from '../protocol';
+import { FROZEN_ACTIONS, partitionOf } from '../protocol';
 import type { DeploymentConfig } from './deployment-config';
 import {
   API_ACCESS_LOG_GROUP_NAME,
@@ -134,13 +134,7 @@ export const DEPLOYER_DENIED_NETWORK_ACTIONS = [
 
 /** What could widen a frozen key: denied to the deployer here as well as by every key policy. */
 export const DEPLOYER_DENIED_KEY_ACTIONS = [
-  'kms:PutKeyPolicy',
-  'kms:CreateGrant',
-  'kms:ReplicateKey',
-  'kms:UpdatePrimaryRegion',
-  'kms:ImportKeyMaterial',
-  'kms:CancelKeyDeletion',
-  'kms:EnableKey',
+  ...FROZEN_ACTIONS,
   'kms:EnableKeyRotation',
   'kms:TagResource',
   'kms:UntagResource',

@@ -5,7 +5,7 @@
 // scripts/cdk-key-policy-matrix.ts evaluates the policies of the synthesized CDK keys
 // with the same callers and actions.
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { attestedKeyPolicy, IMAGE_SHA384_KEY, modelKeyPolicy, partitionOf, ROLE_NAMES, roleArn, type KeyPolicy } from '../protocol';
+import { attestedKeyPolicy, FROZEN_ACTIONS, IMAGE_SHA384_KEY, modelKeyPolicy, partitionOf, ROLE_NAMES, roleArn, type KeyPolicy } from '../protocol';
 
 export const ACCOUNT = '111122223333';
 export const OTHER_ACCOUNT = '444455556666';
@@ -73,13 +73,7 @@ export const ACTIONS = [
   'kms:DisableKey',
   'kms:ScheduleKeyDeletion',
   'kms:TagResource',
-  'kms:PutKeyPolicy',
-  'kms:CreateGrant',
-  'kms:ReplicateKey',
-  'kms:UpdatePrimaryRegion',
-  'kms:ImportKeyMaterial',
-  'kms:CancelKeyDeletion',
-  'kms:EnableKey',
+  ...FROZEN_ACTIONS,
 ] as const;
 
 export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
