@@ -4,18 +4,10 @@ import { attestedKeyPolicy, checkpointHistoryPath, encodeLogEntry, keyPolicyJson
 import { auditLog } from '../../client/log/audit';
 import { LogSyncError, type LogSyncConfig } from '../../client/log/sync';
 import { MemoryStorage } from '../../lambdas/log-writer/storage';
-import { ACCOUNT, Clock, LOG_KEY, ORIGIN, REGION, T0, WITNESS_KEYS, fabricateLog, issuerKeyEntry, keyArn, logWorld, releaseEntry, sessionKeyEntry } from '../helpers/tlog';
+import { ACCOUNT, Clock, REGION, T0, fabricateLog, syncConfig, issuerKeyEntry, keyArn, logWorld, releaseEntry, sessionKeyEntry } from '../helpers/tlog';
 
 function config(storage: MemoryStorage, clock: Clock): LogSyncConfig {
-  return {
-    origin: ORIGIN,
-    logKey: LOG_KEY.verifierKey,
-    witnessKeys: WITNESS_KEYS.slice(0, 2).map((k) => k.verifierKey),
-    quorum: 2,
-    publicationDelayMs: 0,
-    fetch: (path) => storage.read(path),
-    now: clock.now,
-  };
+  return syncConfig(storage, clock);
 }
 
 async function honest() {

@@ -7,31 +7,20 @@ import { expectCode } from '../helpers/fixtures';
 import { KEY_CONFIG } from '../helpers/formats';
 import {
   Clock,
-  LOG_KEY,
-  ORIGIN,
   T0,
-  WITNESS_KEYS,
   fabricateLog,
   issuerKeyEntry,
   keyArn,
   logWorld,
   releaseEntry,
   sessionKeyEntry,
+  syncConfig,
 } from '../helpers/tlog';
 
 const HOUR = 3600_000;
 
 function client(storage: MemoryStorage, clock: Clock, extra: Partial<LogSyncConfig> = {}): LogSync {
-  return new LogSync({
-    origin: ORIGIN,
-    logKey: LOG_KEY.verifierKey,
-    witnessKeys: WITNESS_KEYS.slice(0, 2).map((k) => k.verifierKey),
-    quorum: 2,
-    publicationDelayMs: 0,
-    fetch: (path) => storage.read(path),
-    now: clock.now,
-    ...extra,
-  });
+  return new LogSync(syncConfig(storage, clock, extra));
 }
 
 function bundleOf(...keys: (LogEntry & { type: 'session_key' })[]): KeyBundle {

@@ -26,7 +26,22 @@ import { MemoryStorage } from '../../lambdas/log-writer/storage';
 import { SPKI } from './formats';
 
 export { ACCOUNT, Clock, LOG_KEY, logWorld, ORIGIN, PCR0, REGION, releaseEntry, T0, WITNESS_KEYS, witnessFor } from '../../local/worlds/tlog';
-import { ACCOUNT, LOG_KEY, ORIGIN, PCR0, REGION, T0, WITNESS_KEYS } from '../../local/worlds/tlog';
+import { ACCOUNT, LOG_KEY, ORIGIN, PCR0, REGION, T0, WITNESS_KEYS, type Clock } from '../../local/worlds/tlog';
+import type { LogSyncConfig } from '../../client/log/sync';
+
+/** A client's view of this log: pinned log key, the first two witnesses with quorum 2, no publication delay. */
+export function syncConfig(storage: MemoryStorage, clock: Clock, extra: Partial<LogSyncConfig> = {}): LogSyncConfig {
+  return {
+    origin: ORIGIN,
+    logKey: LOG_KEY.verifierKey,
+    witnessKeys: WITNESS_KEYS.slice(0, 2).map((k) => k.verifierKey),
+    quorum: 2,
+    publicationDelayMs: 0,
+    fetch: (path) => storage.read(path),
+    now: clock.now,
+    ...extra,
+  };
+}
 
 let keyCounter = 0;
 export function keyArn(): string {
